@@ -1,0 +1,221 @@
+"""The command line: `python -m playground run | sample-dist ...`.
+
+Every bad input (unknown name, out-of-range number, unreadable config or file) is one line on
+stderr and exit status 2, checked before anything is written; `run` writes its files into a
+temporary folder beside `--out` and moves them into place only when everything succeeded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from playground.config import CHOICES, LIMITS, ConfigError, ExperimentConfig
+from playground.distributions import DISTRIBUTIONS, make_distribution
+from playground.training import TrainingDiverged
+
+EXIT_BAD_INPUT = 2
+EXIT_FAILED = 1
+
+
+class CliError(Exception):
+    """A user error: printed as one line, exit status 2."""
+
+
+def _registries_text() -> str:
+    lines = ["registered names:", f"  distributions (--base, --target): {', '.join(DISTRIBUTIONS)}, file:PATH"]
+    for name, values in CHOICES.items():
+        lines.append(f"  --{name.replace('_', '-')}: {', '.join(values)}")
+    lines.append("limits: " + ", ".join(f"{k} {lo:g}..{hi:g}" for k, (lo, hi) in LIMITS.items()))
+    return "\n".join(lines)
+
+
+def _finite_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return v
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+
+
+# config fields settable from the command line: flag -> (field, type)
+RUN_FLAGS: dict[str, tuple[str, type]] = {
+    "base": ("base", str), "target": ("target", str), "schedule": ("schedule", str),
+    "power": ("power", _finite_float), "gamma": ("gamma", str),
+    "gamma-scale": ("gamma_scale", _finite_float), "coupling": ("coupling", str),
+    "width": ("width", _int), "depth": ("depth", _int), "activation": ("activation", str),
+    "time-features": ("time_features", _int), "steps": ("steps", _int),
+    "seconds": ("seconds", _finite_float), "batch": ("batch", _int), "lr": ("lr", _finite_float),
+    "lr-schedule": ("lr_schedule", str), "grad-clip": ("grad_clip", _finite_float),
+    "seed": ("seed", _int), "samples": ("samples", _int), "sampler": ("sampler", str),
+    "nfe": ("nfe", _int), "direction": ("direction", str), "device": ("device", str),
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr and exit status 2."""
+
+    def error(self, message):
+        self.exit(EXIT_BAD_INPUT, f"error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="python -m playground",
+        description="Stochastic interpolants in 2D: train a drift, sample, measure.",
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_registries_text())
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="train a drift, sample and write results to --out",
+                         formatter_class=argparse.RawDescriptionHelpFormatter,
+                         epilog=_registries_text())
+    run.add_argument("--config", help="a config.json to start from (flags given override it)")
+    run.add_argument("--out", required=True, help="output folder (created; must be empty if it exists)")
+    defaults = ExperimentConfig()
+    for flag, (name, kind) in RUN_FLAGS.items():
+        choices = CHOICES.get(name)
+        hint = f"one of {', '.join(choices)}; " if choices else ""
+        run.add_argument(f"--{flag}", dest=name, type=kind, default=None,
+                         help=f"{hint}default {getattr(defaults, name)!r}")
+    run.add_argument("--no-antithetic", dest="antithetic", action="store_false", default=None,
+                     help="plain loss instead of antithetic pairs (z, −z) when γ > 0")
+
+    sd = sub.add_parser("sample-dist", help="sample a distribution into a .npy file (n, 2) float32",
+                        epilog=_registries_text(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    sd.add_argument("name", help="a registered distribution name or file:PATH")
+    sd.add_argument("--n", type=_int, default=5000)
+    sd.add_argument("--seed", type=_int, default=0)
+    sd.add_argument("--out", required=True)
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> ExperimentConfig:
+    data: dict = {}
+    if args.config:
+        try:
+            data = json.loads(Path(args.config).read_text())
+        except OSError as exc:
+            raise CliError(f"cannot read --config {args.config}: {exc.strerror or exc}") from None
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise CliError(f"--config {args.config} is not valid JSON") from None
+        if not isinstance(data, dict):
+            raise CliError(f"--config {args.config} must hold a JSON object")
+    for name, _ in list(RUN_FLAGS.values()) + [("antithetic", bool)]:
+        value = getattr(args, name, None)
+        if value is not None:
+            data[name] = value
+    try:
+        return ExperimentConfig.from_dict(data)
+    except ConfigError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _prepare_out(out: str) -> Path:
+    path = Path(out)
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise CliError(f"--out {out} exists and is not an empty folder")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CliError(f"cannot create the parent of --out {out}: {exc.strerror or exc}") from None
+    return path
+
+
+def cmd_run(args) -> int:
+    from playground.experiment import run_experiment
+
+    cfg = config_from_args(args)
+    out = _prepare_out(args.out)
+    try:  # build the distributions now, so a bad file fails before training
+        make_distribution(cfg.base, cfg.base_params)
+        make_distribution(cfg.target, cfg.target_params)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    torch.set_num_threads(int(os.environ.get("PLAYGROUND_THREADS", "1")))
+    result = run_experiment(cfg, on_chunk=_progress_printer(cfg))
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=out.parent))
+    try:
+        traj = result.trajectory
+        np.save(tmp / "samples.npy", traj.final.numpy().astype(np.float32))
+        np.save(tmp / "trajectory.npy", traj.path.numpy().astype(np.float32))
+        (tmp / "metrics.json").write_text(json.dumps(result.metrics, indent=2, sort_keys=True))
+        (tmp / "config.json").write_text(cfg.to_json())
+        torch.save({"config": cfg.to_dict(), "state_dict": result.state.model.state_dict()},
+                   tmp / "model.pt")
+        if out.exists():
+            out.rmdir()
+        tmp.rename(out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    m = result.metrics
+    print(f"wrote {out}: {m['train_steps']} steps in {m['train_seconds']:.1f} s "
+          f"({m['steps_per_second']:.0f}/s); energy distance {m['energy_distance']:.4f} "
+          f"(floor {m['floor_energy_distance']:.4f}); sliced W2 {m['sliced_w2']:.4f} "
+          f"(floor {m['floor_sliced_w2']:.4f})")
+    return 0
+
+
+def _progress_printer(cfg: ExperimentConfig):
+    if not sys.stderr.isatty():
+        return None
+
+    def show(state, losses):
+        if len(losses):
+            print(f"\rstep {state.step}  loss {float(np.mean(losses)):.4f}", end="", file=sys.stderr)
+        if state.done:
+            print(file=sys.stderr)
+    return show
+
+
+def cmd_sample_dist(args) -> int:
+    if args.n < 1 or args.n > 10_000_000:
+        raise CliError(f"--n must be between 1 and 10000000, got {args.n}")
+    if args.seed < 0:
+        raise CliError(f"--seed must be >= 0, got {args.seed}")
+    try:
+        dist = make_distribution(args.name)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    x = dist.sample(args.n, torch.Generator().manual_seed(args.seed)).numpy().astype(np.float32)
+    out = Path(args.out)
+    if out.suffix != ".npy":
+        raise CliError(f"--out {args.out} must end in .npy")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    np.save(out, x)
+    print(f"wrote {out}: {x.shape[0]} samples of {args.name}")
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "sample-dist": cmd_sample_dist}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except CliError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except TrainingDiverged as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED

@@ -1,0 +1,205 @@
+"""One typed, validated experiment config, with limits, JSON round trip and clamping.
+
+`ExperimentConfig` holds everything that reproduces a run: distributions, schedule, γ, coupling,
+model, training, sampling and seed. `LIMITS` is the single table of allowed ranges: the CLI
+rejects values outside it (`validate`), the UI uses it for widget ranges, and untrusted input
+(URL, uploaded JSON) is clamped to it (`from_untrusted`), with a notice for each change.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from playground.couplings import COUPLINGS
+from playground.distributions import DISTRIBUTIONS, PARAMETRIC
+from playground.schedules import GAMMAS, PAIRS
+
+SAMPLER_NAMES = ("euler", "heun", "rk4")
+DIRECTIONS = ("forward", "backward")
+ACTIVATION_NAMES = ("silu", "gelu", "relu", "tanh", "softplus")
+LR_SCHEDULES = ("cosine", "constant")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+class ConfigError(ValueError):
+    """A config value is unknown or out of range; the message names the field."""
+
+
+@dataclass
+class ExperimentConfig:
+    """Everything that reproduces an experiment. Defaults are the measured fast recipe."""
+
+    # distributions: a registry name, 'mixture'/'cloud' with params, or 'file:PATH'
+    base: str = "gaussian"
+    target: str = "moons"
+    base_params: dict = field(default_factory=dict)
+    target_params: dict = field(default_factory=dict)
+    # interpolant x_t = α x0 + β x1 + γ z
+    schedule: str = "linear"  # α/β pair, see schedules.PAIRS
+    power: float = 2.0  # p of the 'power' pair
+    gamma: str = "zero"  # see schedules.GAMMAS
+    gamma_scale: float = 1.0  # a in γ = √(a t(1−t)), a t(1−t), a sin²(πt)
+    antithetic: bool = True  # antithetic pairs (z, −z) when γ > 0
+    coupling: str = "independent"  # see couplings.COUPLINGS
+    # model: MLP b̂(t, x) with Fourier features of t
+    width: int = 128
+    depth: int = 3
+    activation: str = "silu"
+    time_features: int = 3
+    # training
+    steps: int = 3000  # optimizer steps (ignored when seconds > 0)
+    seconds: float = 0.0  # wall-time budget; 0 = use steps
+    batch: int = 256
+    lr: float = 1e-2
+    lr_schedule: str = "cosine"  # cosine decay to 0 over the budget, or constant
+    grad_clip: float = 1.0  # max gradient norm; 0 = off
+    seed: int = 0
+    # sampling
+    samples: int = 5000
+    sampler: str = "heun"
+    nfe: int = 50  # integration steps: Euler evaluates b once a step, Heun twice, RK4 four times
+    direction: str = "forward"  # forward: base → target; backward: target → base
+    device: str = "auto"
+
+    # ------------------------------------------------------------------ (de)serialisation
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], strict: bool = True) -> ExperimentConfig:
+        """Build and validate. strict: unknown keys and bad values raise ConfigError."""
+        if not isinstance(data, dict):
+            raise ConfigError("a config must be a JSON object")
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown and strict:
+            raise ConfigError(f"unknown config field(s): {', '.join(unknown)}")
+        cfg = cls()
+        for f in fields(cls):
+            if f.name in data:
+                setattr(cfg, f.name, _coerce(f.name, data[f.name], type(getattr(cfg, f.name))))
+        cfg.validate()
+        return cfg
+
+    @classmethod
+    def from_json(cls, text: str) -> ExperimentConfig:
+        try:
+            data = json.loads(text)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"the config is not valid JSON: {exc.msg if hasattr(exc, 'msg') else exc}") from None
+        return cls.from_dict(data)
+
+    def replace(self, **changes) -> ExperimentConfig:
+        cfg = dataclasses.replace(self, **changes)
+        cfg.validate()
+        return cfg
+
+    # ------------------------------------------------------------------ validation
+    def problems(self) -> list[str]:
+        """Every problem with this config, as readable lines (empty when valid)."""
+        out = []
+        for name, (lo, hi) in LIMITS.items():
+            v = getattr(self, name)
+            if isinstance(v, float) and not math.isfinite(v):
+                out.append(f"{name} must be a finite number, got {v}")
+            elif not lo <= v <= hi:
+                out.append(f"{name} must be between {lo} and {hi}, got {v}")
+        for name, allowed in CHOICES.items():
+            if getattr(self, name) not in allowed:
+                out.append(f"unknown {name} {getattr(self, name)!r}; choose one of {', '.join(allowed)}")
+        for side in ("base", "target"):
+            name = getattr(self, side)
+            if not (name in DISTRIBUTIONS or name in PARAMETRIC or name.startswith("file:")):
+                out.append(f"unknown {side} distribution {name!r}; choose one of "
+                           f"{', '.join(DISTRIBUTIONS)}, or mixture, cloud, file:PATH")
+            if not isinstance(getattr(self, f"{side}_params"), dict):
+                out.append(f"{side}_params must be an object")
+        if self.schedule == "trig-vp" and self.gamma != "zero":
+            peak = {"brownian": math.sqrt(self.gamma_scale / 4), "squared": self.gamma_scale / 4,
+                    "sinesquared": self.gamma_scale}.get(self.gamma, 0.0)
+            if peak > 1:
+                out.append(f"trig-vp needs γ ≤ 1 (α² + β² + γ² = 1); gamma_scale {self.gamma_scale} "
+                           f"gives max γ = {peak:.3g}")
+        return out
+
+    def validate(self) -> ExperimentConfig:
+        errs = self.problems()
+        if errs:
+            raise ConfigError("; ".join(errs))
+        return self
+
+    @property
+    def stochastic(self) -> bool:
+        return self.gamma != "zero" and self.gamma_scale > 0
+
+
+LIMITS: dict[str, tuple[float, float]] = {
+    "power": (0.1, 10.0),
+    "gamma_scale": (0.0, 4.0),
+    "width": (8, 512),
+    "depth": (1, 8),
+    "time_features": (0, 16),
+    "steps": (1, 200_000),
+    "seconds": (0.0, 3600.0),
+    "batch": (8, 8192),
+    "lr": (1e-6, 1e3),
+    "grad_clip": (0.0, 1e6),
+    "seed": (0, 2**31 - 1),
+    "samples": (10, 200_000),
+    "nfe": (1, 1000),
+}
+"""Allowed range of every numeric field (inclusive)."""
+
+CHOICES: dict[str, tuple[str, ...]] = {
+    "schedule": tuple(PAIRS),
+    "gamma": tuple(GAMMAS),
+    "coupling": tuple(COUPLINGS),
+    "activation": ACTIVATION_NAMES,
+    "lr_schedule": LR_SCHEDULES,
+    "sampler": SAMPLER_NAMES,
+    "direction": DIRECTIONS,
+    "device": DEVICES,
+}
+"""Allowed values of every categorical field."""
+
+
+def _coerce(name: str, value: Any, kind: type) -> Any:
+    """Convert a JSON/URL value to the field's type, or raise ConfigError naming the field."""
+    try:
+        if kind is bool:
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+                return value.lower() in ("1", "true", "yes", "on")
+            if isinstance(value, int | float) and value in (0, 1):
+                return bool(value)
+            raise ValueError
+        if kind is int:
+            if isinstance(value, bool):
+                raise ValueError
+            f = float(value)
+            if not math.isfinite(f) or f != int(f):
+                raise ValueError
+            return int(f)
+        if kind is float:
+            if isinstance(value, bool):
+                raise ValueError
+            return float(value)
+        if kind is str:
+            if not isinstance(value, str):
+                raise ValueError
+            return value
+        if kind is dict:
+            if not isinstance(value, dict):
+                raise ValueError
+            return value
+    except (TypeError, ValueError, OverflowError):
+        pass
+    raise ConfigError(f"{name}: {str(value)[:40]!r} is not a valid {kind.__name__}")

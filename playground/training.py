@@ -1,0 +1,227 @@
+"""Training the drift b̂(t, x) in chunks: a state object and `train_steps(state, n) -> losses`.
+
+The loss is MATH.md's  E_t E |b̂(t, x_t) − ẋ_t|²  (antithetic form when γ > 0). Training runs in
+chunks that return to the caller, so a page can draw progress and stop between chunks. All
+randomness comes from the state's own `torch.Generator` (seeded from the config), so two runs
+with the same config and seed give identical losses. A non-finite loss or gradient raises
+`TrainingDiverged` naming the step, after restoring the weights of the last complete chunk.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from playground.config import ExperimentConfig
+from playground.couplings import make_coupling
+from playground.distributions import Distribution, make_distribution
+from playground.interpolants import Interpolant
+from playground.models import FieldMLP
+from playground.schedules import Schedule, make_schedule
+
+Tensor = torch.Tensor
+T_EPS = 1e-3
+"""Training times are drawn from [T_EPS, 1 − T_EPS] when γ > 0 (γ̇ is infinite at the ends)."""
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss or a gradient became non-finite; the weights were rolled back."""
+
+    def __init__(self, step: int, what: str, restored_step: int):
+        self.step, self.what, self.restored_step = step, what, restored_step
+        super().__init__(f"training diverged at step {step}: {what} is not finite "
+                         f"(lower the learning rate); kept the weights of step {restored_step}")
+
+
+def resolve_device(name: str = "auto") -> tuple[torch.device, str]:
+    """`auto` picks CUDA, then Apple MPS, then the CPU. Returns (device, note for the user).
+
+    An explicit device that is absent falls back to the CPU with a note saying so.
+    """
+    cuda = torch.cuda.is_available()
+    mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    if name == "auto":
+        if cuda:
+            return torch.device("cuda"), f"auto: using CUDA ({torch.cuda.get_device_name(0)})"
+        if mps:
+            return torch.device("mps"), "auto: using Apple MPS"
+        return torch.device("cpu"), "auto: no GPU found, using the CPU"
+    if name == "cuda" and not cuda:
+        return torch.device("cpu"), "CUDA was requested but is not available: using the CPU"
+    if name == "mps" and not mps:
+        return torch.device("cpu"), "Apple MPS was requested but is not available: using the CPU"
+    if name not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"unknown device {name!r}; choose auto, cpu, cuda or mps")
+    return torch.device(name), f"using {name}"
+
+
+def build_schedule(cfg: ExperimentConfig) -> Schedule:
+    """The schedule a config asks for."""
+    return make_schedule(cfg.schedule, cfg.gamma, cfg.gamma_scale, cfg.power)
+
+
+def build_distributions(cfg: ExperimentConfig) -> tuple[Distribution, Distribution]:
+    """(base ρ0, target ρ1) of a config."""
+    return (make_distribution(cfg.base, cfg.base_params),
+            make_distribution(cfg.target, cfg.target_params))
+
+
+def build_model(cfg: ExperimentConfig, generator: torch.Generator) -> FieldMLP:
+    return FieldMLP(cfg.width, cfg.depth, cfg.activation, cfg.time_features, generator=generator)
+
+
+@dataclass
+class TrainState:
+    """Everything a training run owns. Mutated in place by `train_steps`."""
+
+    config: ExperimentConfig
+    device: torch.device
+    model: FieldMLP
+    optimizer: torch.optim.Optimizer
+    generator: torch.Generator
+    base: Distribution
+    target: Distribution
+    interpolant: Interpolant
+    step: int = 0
+    train_seconds: float = 0.0
+    losses: list[float] = field(default_factory=list)
+    device_note: str = ""
+
+    @property
+    def total_steps(self) -> int:
+        return self.config.steps
+
+    def progress(self) -> float:
+        """Fraction of the budget used, in [0, 1]: by steps, or by seconds when seconds > 0."""
+        if self.config.seconds > 0:
+            return min(1.0, self.train_seconds / self.config.seconds)
+        return min(1.0, self.step / max(1, self.config.steps))
+
+    @property
+    def done(self) -> bool:
+        return self.progress() >= 1.0
+
+    def lr_at(self, progress: float) -> float:
+        if self.config.lr_schedule == "constant":
+            return self.config.lr
+        return self.config.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+    def drift(self):
+        """The learned drift as a field `(t (n,), x (n, 2)) -> (n, 2)` in eval mode."""
+        return self.model
+
+
+def make_state(cfg: ExperimentConfig, device: str | torch.device | None = None) -> TrainState:
+    """A fresh run for `cfg`: model initialised from the seed, optimizer, data generator."""
+    cfg.validate()
+    if device is None or isinstance(device, str):
+        dev, note = resolve_device(device or cfg.device)
+    else:
+        dev, note = device, f"using {device}"
+    init_gen = torch.Generator().manual_seed(cfg.seed)
+    model = build_model(cfg, init_gen).to(dev)
+    try:
+        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=True)
+    except (RuntimeError, TypeError):  # fused unsupported on this device/dtype
+        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    data_gen = torch.Generator().manual_seed(cfg.seed + 1)
+    base, target = build_distributions(cfg)
+    return TrainState(cfg, dev, model, opt, data_gen, base, target,
+                      Interpolant(build_schedule(cfg)), device_note=note)
+
+
+def draw_batch(state: TrainState, n: int):
+    """One training batch: t (n,), x0, x1, z (n, 2), coupled, on the state's device."""
+    g, cfg = state.generator, state.config
+    x0 = state.base.sample(n, g)
+    x1 = state.target.sample(n, g)
+    x0, x1 = make_coupling(cfg.coupling)(x0, x1)
+    z = torch.randn(n, 2, generator=g)
+    if state.interpolant.schedule.stochastic:
+        t = T_EPS + (1 - 2 * T_EPS) * torch.rand(n, generator=g)
+    else:
+        t = torch.rand(n, generator=g)
+    dev = state.device
+    return t.to(dev), x0.to(dev), x1.to(dev), z.to(dev)
+
+
+def drift_loss(model, interpolant: Interpolant, t, x0, x1, z, antithetic: bool) -> Tensor:
+    """MATH.md's drift loss, mean over the batch of |b̂(t, x_t) − ẋ_t|² (summed over dims)."""
+    s = interpolant.sample(t, x0, x1, z)
+    if antithetic and interpolant.schedule.stochastic:
+        m = interpolant.antithetic(s)
+        tt = torch.cat([s.t, m.t])
+        pred = model(tt, torch.cat([s.xt, m.xt]))
+        return ((pred - torch.cat([s.dxt, m.dxt])) ** 2).sum(1).mean()
+    return ((model(s.t, s.xt) - s.dxt) ** 2).sum(1).mean()
+
+
+def train_steps(state: TrainState, n: int) -> np.ndarray:
+    """Run up to n optimizer steps (fewer if the budget ends); return their losses (k,).
+
+    On a non-finite loss or gradient, restores the weights and optimizer of the chunk start,
+    drops this chunk's losses and raises `TrainingDiverged` naming the step.
+    """
+    cfg = state.config
+    model, opt = state.model, state.optimizer
+    snapshot = (copy.deepcopy(model.state_dict()), copy.deepcopy(opt.state_dict()),
+                state.generator.get_state(), state.step, state.train_seconds)
+    # antithetic pairs double the evaluations: draw half as many pairs for an equal batch
+    antithetic = cfg.antithetic and state.interpolant.schedule.stochastic
+    n_pairs = max(1, cfg.batch // 2) if antithetic else cfg.batch
+    model.train()
+    losses = []
+    start = time.perf_counter()
+    for _ in range(n):
+        if state.done:
+            break
+        lr = state.lr_at(state.progress())
+        for group in opt.param_groups:
+            group["lr"] = lr
+        t, x0, x1, z = draw_batch(state, n_pairs)
+        loss = drift_loss(model, state.interpolant, t, x0, x1, z, antithetic)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.grad_clip > 0:
+            gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        else:
+            gnorm = torch.sqrt(sum((p.grad.detach() ** 2).sum() for p in model.parameters()))
+        lv = loss.detach()
+        if not (torch.isfinite(lv) and torch.isfinite(gnorm)):
+            what = "the loss" if not torch.isfinite(lv) else "the gradient"
+            _restore(state, snapshot)
+            raise TrainingDiverged(state.step + len(losses) + 1, what, state.step)
+        opt.step()
+        losses.append(lv)
+        state.step += 1
+        state.train_seconds = snapshot[4] + (time.perf_counter() - start)
+    model.eval()
+    values = torch.stack(losses).cpu().numpy().astype(np.float64) if losses else np.zeros(0)
+    state.losses.extend(values.tolist())
+    return values
+
+
+def _restore(state: TrainState, snapshot) -> None:
+    weights, opt_state, gen_state, step, seconds = snapshot
+    state.model.load_state_dict(weights)
+    state.optimizer.load_state_dict(opt_state)
+    state.generator.set_state(gen_state)
+    state.step, state.train_seconds = step, seconds
+    state.model.eval()
+
+
+def train(state: TrainState, chunk: int = 200, callback=None) -> TrainState:
+    """Train until the budget (steps or seconds) is spent, calling `callback(state, losses)`
+    after each chunk; a callback returning False stops early."""
+    while not state.done:
+        losses = train_steps(state, chunk)
+        if callback is not None and callback(state, losses) is False:
+            break
+        if len(losses) == 0:
+            break
+    return state
