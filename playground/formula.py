@@ -100,7 +100,7 @@ class _Select(_Node):
     has_t: bool = field(init=False)
 
     def __post_init__(self):
-        object.__setattr__(self, "has_t", self.da.has_t or self.db.has_t)
+        object.__setattr__(self, "has_t", True)  # the branch taken depends on t
 
 
 _T = _Var()

@@ -30,13 +30,22 @@ def _points(x) -> Tensor:
     return x
 
 
-def _pair_sum(x: Tensor, y: Tensor, fn: Callable[[Tensor], Tensor]) -> float:
-    """Σ_ab fn(|x_a − y_b|) over all pairs, in row blocks of at most BLOCK entries."""
-    rows = max(1, BLOCK // y.shape[0])
+def _pair_sum(x: Tensor, y: Tensor | None, fn: Callable[[Tensor], Tensor]) -> float:
+    """Σ_ab fn(|x_a − y_b|) over all ordered pairs, in row blocks of at most BLOCK entries.
+
+    y = None means y = x: only blocks on and above the diagonal are computed (half the work).
+    """
+    other = x if y is None else y
+    rows = max(1, BLOCK // other.shape[0])
     total = 0.0
     for lo in range(0, x.shape[0], rows):
-        d = torch.cdist(x[lo:lo + rows], y, compute_mode="donot_use_mm_for_euclid_dist")
-        total += float(fn(d).sum())
+        hi = min(x.shape[0], lo + rows)
+        if y is None:
+            d = fn(torch.cdist(x[lo:hi], x[lo:], compute_mode="donot_use_mm_for_euclid_dist"))
+            total += float(d[:, : hi - lo].sum() + 2 * d[:, hi - lo:].sum())
+        else:
+            d = torch.cdist(x[lo:hi], y, compute_mode="donot_use_mm_for_euclid_dist")
+            total += float(fn(d).sum())
     return total
 
 
@@ -51,23 +60,29 @@ def energy_distance(x: Tensor, y: Tensor) -> float:
     x, y = _points(x), _points(y)
     n, m = x.shape[0], y.shape[0]
     xy = _pair_sum(x, y, lambda d: d) / (n * m)
-    xx = _pair_sum(x, x, lambda d: d) / (n * n)
-    yy = _pair_sum(y, y, lambda d: d) / (m * m)
+    xx = _pair_sum(x, None, lambda d: d) / (n * n)
+    yy = _pair_sum(y, None, lambda d: d) / (m * m)
     return max(0.0, 2 * xy - xx - yy)
 
 
 def mmd_rbf(x: Tensor, y: Tensor, bandwidths=(0.1, 0.2, 0.5, 1.0, 2.0)) -> float:
-    """Squared MMD (V-statistic, ≥ 0) with k(d) = Σ_h exp(−d²/(2h²)) over `bandwidths`."""
+    """Squared MMD (V-statistic, ≥ 0) with k(d) = Σ_h exp(−d²/(2h²)) over `bandwidths`.
+
+    About 5× the cost of `energy_distance` with the five default bandwidths.
+    """
     x, y = _points(x), _points(y)
     n, m = x.shape[0], y.shape[0]
 
     def kern(d: Tensor) -> Tensor:
-        d2 = d * d
-        return sum(torch.exp((-d2 / (2 * h * h)).clamp_min(EXP_FLOOR)) for h in bandwidths)
+        d2 = d.square_()
+        out = torch.zeros_like(d2)
+        for h in bandwidths:
+            out += torch.mul(d2, -0.5 / (h * h)).clamp_min_(EXP_FLOOR).exp_()
+        return out
 
     xy = _pair_sum(x, y, kern) / (n * m)
-    xx = _pair_sum(x, x, kern) / (n * n)
-    yy = _pair_sum(y, y, kern) / (m * m)
+    xx = _pair_sum(x, None, kern) / (n * n)
+    yy = _pair_sum(y, None, kern) / (m * m)
     return max(0.0, xx + yy - 2 * xy)
 
 

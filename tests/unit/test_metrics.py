@@ -46,8 +46,9 @@ def test_energy_distance_matches_closed_form_for_shifted_gaussians():
     x, y = normal(3000, 2), normal(3000, 3) + torch.tensor([d, 0.0], dtype=F64)
     sigma = math.sqrt(2)
     exact = 2 * stats.rice(d / sigma, scale=sigma).mean() - 2 * math.sqrt(math.pi)
-    # V-statistic bias ≈ 2√π/n ≈ 1.2e-3; sampling noise a few 1e-3
-    assert energy_distance(x, y) == pytest.approx(exact, abs=0.02)
+    # V-statistic bias ≈ 2√π/n ≈ 1.2e-3; the estimate's spread over seeds is ≈ 0.017 at n = 3000
+    assert energy_distance(x, y) == pytest.approx(exact, abs=0.06)
+    assert energy_distance(x, y) > 2 * energy_distance(x, y - 0.5 * (y - x).mean(0))
 
 
 def test_energy_distance_is_fast_on_5000_points():

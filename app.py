@@ -1,0 +1,22 @@
+"""Interpolant Playground: the router. Page config, torch threads, st.navigation over pages/."""
+
+import os
+
+import streamlit as st
+import torch
+
+from playground.session import set_training_slots
+
+# One torch thread per training session: on 2 shared cores this is both faster and steadier
+# for small MLPs than two (see PERF-FACTS / bench), and it leaves a core for the server.
+torch.set_num_threads(int(os.environ.get("PLAYGROUND_THREADS", "1")))
+set_training_slots(int(os.environ.get("PLAYGROUND_TRAINING_SLOTS", "2")))
+
+st.set_page_config(page_title="Interpolant Playground", page_icon="〰", layout="wide")
+
+pages = [
+    st.Page("pages/playground.py", title="Playground", default=True, url_path="playground"),
+    st.Page("pages/schedules.py", title="Schedules", url_path="schedules"),
+    st.Page("pages/about.py", title="About", url_path="about"),
+]
+st.navigation(pages).run()

@@ -1,0 +1,194 @@
+"""One user's playground run, independent of any UI: train in timed chunks, stop, resume, reset.
+
+The app keeps one `PlaygroundSession` per browser session (in `st.session_state`), and calls
+`train_for(seconds)` from a fragment while `status == "training"`. The session remembers the
+config the model was trained with, so the page can say when the current settings make the model
+stale instead of silently retraining. A process-wide cap on simultaneous training chunks
+(`TRAINING_SLOTS`, set by `set_training_slots`) keeps many users from all crawling at once.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from playground.animation import AnimationData, build_animation
+from playground.config import ExperimentConfig
+from playground.sampling import integrate
+from playground.training import TrainingDiverged, TrainState, make_state, train_steps
+
+MODEL_FIELDS = ("base", "target", "base_params", "target_params", "schedule", "power", "gamma",
+                "gamma_scale", "antithetic", "coupling", "width", "depth", "activation",
+                "time_features", "batch", "lr", "lr_schedule", "grad_clip", "seed", "device")
+"""Config fields that define the trained model: changing one makes the model stale."""
+
+FIELD_LABELS = {"base": "base", "target": "target", "base_params": "base drawing",
+                "target_params": "target drawing", "gamma_scale": "γ scale", "gamma": "γ",
+                "schedule": "schedule", "lr": "learning rate", "lr_schedule": "lr schedule",
+                "grad_clip": "gradient clip", "time_features": "time features"}
+
+_slots_lock = threading.Lock()
+TRAINING_SLOTS = threading.BoundedSemaphore(2)
+"""At most this many sessions run a training chunk at the same moment (one per core)."""
+
+
+def set_training_slots(n: int) -> None:
+    """Set the process-wide cap on concurrent training chunks (call once at start-up)."""
+    global TRAINING_SLOTS
+    with _slots_lock:
+        TRAINING_SLOTS = threading.BoundedSemaphore(max(1, int(n)))
+
+
+@dataclass
+class PlaygroundSession:
+    """status: idle (no model) | training | stopped | done | error."""
+
+    state: TrainState | None = None
+    status: str = "idle"
+    message: str = ""
+    queued: bool = False
+    chunk_steps: list[int] = field(default_factory=list)
+    preview: np.ndarray | None = None
+    preview_step: int = -1
+    _animation_key: tuple | None = None
+    _animation: AnimationData | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    # -------------------------------------------------------------- what the page asks
+    @property
+    def trained_config(self) -> ExperimentConfig | None:
+        return self.state.config if self.state is not None else None
+
+    @property
+    def has_model(self) -> bool:
+        return self.state is not None and self.state.step > 0
+
+    def stale_fields(self, cfg: ExperimentConfig) -> list[str]:
+        """Model-defining fields where cfg differs from the trained model's config."""
+        old = self.trained_config
+        if old is None:
+            return []
+        return [FIELD_LABELS.get(f, f) for f in MODEL_FIELDS if getattr(old, f) != getattr(cfg, f)]
+
+    def steps_per_second(self) -> float:
+        s = self.state
+        return s.step / s.train_seconds if s and s.train_seconds > 0 else 0.0
+
+    # -------------------------------------------------------------- buttons
+    def start(self, cfg: ExperimentConfig) -> None:
+        """Train: a fresh model from cfg (same seed, same run), then status training."""
+        with self.lock:
+            self._fresh(cfg)
+            self.status = "training"
+
+    def reset(self, cfg: ExperimentConfig) -> None:
+        """Reset: forget the model and its history; the next Train starts over with cfg's seed."""
+        with self.lock:
+            self.state = None
+            self.status, self.message = "idle", ""
+            self._clear_outputs()
+
+    def stop(self) -> None:
+        if self.status == "training":
+            self.status = "stopped"
+            self.message = f"stopped at step {self.state.step}" if self.state else ""
+
+    def resume(self, cfg: ExperimentConfig) -> None:
+        """Continue the current model; a larger step budget in cfg extends the run."""
+        if self.state is None:
+            return self.start(cfg)
+        with self.lock:
+            if cfg.steps != self.state.config.steps or cfg.seconds != self.state.config.seconds:
+                self.state.config = self.state.config.replace(steps=cfg.steps, seconds=cfg.seconds)
+            if not self.state.done:
+                self.status, self.message = "training", ""
+
+    def _fresh(self, cfg: ExperimentConfig) -> None:
+        self.state = make_state(cfg)
+        self.message = self.state.device_note if cfg.device != "auto" and "not available" in \
+            self.state.device_note else ""
+        self._clear_outputs()
+
+    def _clear_outputs(self) -> None:
+        self.chunk_steps = []
+        self.preview, self.preview_step = None, -1
+        self._animation_key, self._animation = None, None
+
+    # -------------------------------------------------------------- work
+    def train_for(self, seconds: float = 0.5, max_steps: int = 100_000) -> int:
+        """Train for about `seconds` of wall time (whole steps, at least one chunk of 10).
+
+        Returns the number of steps done. Waits up to `seconds` for a free training slot and
+        sets `queued` when none came. On divergence: status error, weights of the last complete
+        chunk kept, message says why.
+        """
+        if self.status != "training" or self.state is None:
+            return 0
+        slots = TRAINING_SLOTS
+        if not slots.acquire(timeout=seconds):
+            self.queued = True
+            return 0
+        self.queued = False
+        done = 0
+        try:
+            with self.lock:
+                deadline = time.perf_counter() + seconds
+                chunk = 10
+                while time.perf_counter() < deadline and done < max_steps and not self.state.done:
+                    t0 = time.perf_counter()
+                    done += len(train_steps(self.state, chunk))
+                    per_step = (time.perf_counter() - t0) / chunk
+                    # aim for chunks of ~0.1 s so a stop or a rerun waits at most that long
+                    chunk = int(min(max(10, 0.1 / max(per_step, 1e-6)), 2000))
+                self.chunk_steps.append(self.state.step)
+        except TrainingDiverged as exc:
+            self.status, self.message = "error", str(exc)
+        finally:
+            slots.release()
+        if self.state.done and self.status == "training":
+            self.status = "done"
+            self.message = f"finished {self.state.step} steps"
+        return done
+
+    def fail(self, message: str) -> None:
+        """Record an unexpected failure: training stops, the last complete chunk is kept."""
+        self.status, self.message = "error", message
+
+    @torch.no_grad()
+    def preview_samples(self, n: int = 1000, steps: int = 20) -> np.ndarray | None:
+        """Samples of the current model (Euler, few steps), recomputed when the model moved."""
+        s = self.state
+        if s is None or s.step == 0:
+            return None
+        if self.preview is None or self.preview_step != s.step:
+            with self.lock:
+                g = torch.Generator().manual_seed(s.config.seed + 2)
+                x0 = (s.base if s.config.direction == "forward" else s.target).sample(n, g)
+                traj = integrate(s.model, x0, steps, "euler", s.config.direction, keep=0,
+                                 device=s.device)
+                self.preview, self.preview_step = traj.final.numpy(), s.step
+        return self.preview
+
+    def animation(self, cfg: ExperimentConfig, particles: int, arrows_grid: int) -> AnimationData | None:
+        """Animation arrays of the current model with cfg's sampling settings, cached."""
+        s = self.state
+        if s is None or s.step == 0:
+            return None
+        sampling = s.config.replace(sampler=cfg.sampler, nfe=cfg.nfe, direction=cfg.direction,
+                                    samples=cfg.samples)
+        key = (s.step, sampling.sampler, sampling.nfe, sampling.direction, particles, arrows_grid)
+        if key != self._animation_key:
+            with self.lock:
+                self._animation = build_animation(s.model, sampling, s.base, s.target, s.interpolant,
+                                                  particles, arrows_grid, device=s.device)
+                self._animation_key = key
+        return self._animation
+
+    def loss_history(self) -> tuple[np.ndarray, np.ndarray]:
+        """(steps (k,), losses (k,)) of the whole run."""
+        losses = np.asarray(self.state.losses if self.state else [], dtype=np.float64)
+        return np.arange(1, len(losses) + 1), losses
