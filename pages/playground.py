@@ -99,6 +99,9 @@ def live_training():
     steps, losses = s.loss_history()
     c3.metric("loss (last 100)", f"{np.mean(losses[-100:]):.4f}" if len(losses) else "–")
     c4.metric("status", "waiting for a free slot" if s.queued else s.status)
+    warning = s.loss_warning()
+    if warning:
+        st.warning(warning)
     left, right = st.columns([3, 2])
     if len(losses):
         left.plotly_chart(loss_figure(steps, losses, height=280), key=f"loss_{state.step}",

@@ -22,37 +22,21 @@ import plotly.graph_objects as go
 
 BOX = 4.0
 ALPHA_COLOR, BETA_COLOR, GAMMA_COLOR = "#0072B2", "#D55E00", "#009E73"
-PALETTE = (
-    ALPHA_COLOR,
-    BETA_COLOR,
-    GAMMA_COLOR,
-    "#CC79A7",
-    "#E69F00",
-    "#56B4E9",
-    "#000000",
-)
+PALETTE = (ALPHA_COLOR, BETA_COLOR, GAMMA_COLOR, "#CC79A7", "#E69F00", "#56B4E9", "#000000")
 OK_COLOR, BAD_COLOR = "#009E73", "#C0001A"
 FONT = 16
-_AXIS_STYLE = {
-    "gridcolor": "#e3e3e3",
-    "linecolor": "#444",
-    "zerolinecolor": "#b0b0b0",
-    "showline": True,
-    "mirror": True,
-    "ticks": "outside",
-    "automargin": True,
-}
+_AXIS_STYLE = dict(gridcolor="#e3e3e3", linecolor="#444", zerolinecolor="#b0b0b0", showline=True, mirror=True)
 # A small explicit template: the same look whether or not Plotly's default template is set.
 TEMPLATE = {
-    "layout": {
-        "font": {"size": FONT, "color": "#222"},
-        "paper_bgcolor": "white",
-        "plot_bgcolor": "white",
-        "xaxis": _AXIS_STYLE,
-        "yaxis": _AXIS_STYLE,
-        "hoverlabel": {"font": {"size": FONT}},
-        "colorway": list(PALETTE),
-    }
+    "layout": dict(
+        font={"size": FONT, "color": "#222"},
+        paper_bgcolor="white",
+        plot_bgcolor="white",
+        xaxis={**_AXIS_STYLE, "ticks": "outside", "automargin": True},
+        yaxis={**_AXIS_STYLE, "ticks": "outside", "automargin": True},
+        hoverlabel={"font": {"size": FONT}},
+        colorway=list(PALETTE),
+    )
 }
 
 Checks = Sequence[tuple[str, float, float, float, bool]]
@@ -60,9 +44,23 @@ Checks = Sequence[tuple[str, float, float, float, bool]]
 
 def _figure(data: list, layout: dict, frames: list | None = None) -> go.Figure:
     layout = {"template": TEMPLATE, **layout}
-    return go.Figure(
-        {"data": data, "layout": layout, "frames": frames or []}, _validate=False
-    )
+    return go.Figure({"data": data, "layout": layout, "frames": frames or []}, _validate=False)
+
+
+def _trace(kind: str, mode: str, x, y, name: str, xaxis: str = "x", yaxis: str = "y", **kw) -> dict:
+    """A scatter(gl) trace as a dict; hover is off unless ``hoverinfo``/``hovertemplate`` is given."""
+    if "hovertemplate" not in kw:
+        kw.setdefault("hoverinfo", "skip")
+    return dict(type=kind, mode=mode, x=x, y=y, name=name, xaxis=xaxis, yaxis=yaxis, **kw)
+
+
+def _animate_args(duration: float, redraw: bool, **kw) -> dict:
+    return {
+        "frame": {"duration": duration, "redraw": redraw},
+        "mode": "immediate",
+        "transition": {"duration": 0},
+        **kw,
+    }
 
 
 def _f32(a) -> np.ndarray:
@@ -81,37 +79,25 @@ def _box_axes(box: float, n_panels: int, gap: float = 0.06) -> dict:
     for i in range(n_panels):
         sx, sy = ("", "") if i == 0 else (str(i + 1), str(i + 1))
         lo = i * (width + gap)
-        out["xaxis" + sx] = {
-            "range": [-box, box],
-            "autorange": False,
-            "domain": [lo, lo + width],
-            "anchor": "y" + sy,
-            "constrain": "domain",
-            "zeroline": False,
-        }
-        out["yaxis" + sy] = {
-            "range": [-box, box],
-            "autorange": False,
-            "anchor": "x" + sx,
-            "scaleanchor": "x" + sx,
-            "scaleratio": 1,
-            "constrain": "domain",
-            "zeroline": False,
-        }
+        # two panels hug the middle gap instead of floating apart on a wide page
+        toward = "center" if n_panels == 1 else ("right" if i == 0 else "left")
+        fixed = dict(range=[-box, box], autorange=False, constrain="domain", zeroline=False)
+        out["xaxis" + sx] = dict(domain=[lo, lo + width], anchor="y" + sy, constraintoward=toward, **fixed)
+        out["yaxis" + sy] = dict(
+            anchor="x" + sx, scaleanchor="x" + sx, scaleratio=1, constraintoward="top", **fixed
+        )
     return out
 
 
-def _panel_titles(
-    titles: Sequence[str], n_panels: int, gap: float = 0.06
-) -> list[dict]:
-    width = (1.0 - gap * (n_panels - 1)) / n_panels
+def _panel_titles(titles: Sequence[str], n_panels: int) -> list[dict]:
+    """Bold titles centred over each panel's plotting area (after aspect constraints)."""
     return [
         {
             "text": f"<b>{title}</b>",
-            "x": i * (width + gap) + width / 2,
+            "x": 0.5,
             "y": 1.0,
-            "xref": "paper",
-            "yref": "paper",
+            "xref": ("x" if i == 0 else f"x{i + 1}") + " domain",
+            "yref": ("y" if i == 0 else f"y{i + 1}") + " domain",
             "xanchor": "center",
             "yanchor": "bottom",
             "showarrow": False,
@@ -145,22 +131,18 @@ def clouds_figure(
     for i, (pts, color) in enumerate(((base, ALPHA_COLOR), (target, BETA_COLOR))):
         pts = _subsample(_f32(pts).reshape(-1, 2), max_points)
         suffix = "" if i == 0 else "2"
+        marker = {"color": color, "size": _marker_size(len(pts)), "opacity": 0.7}
         data.append(
-            {
-                "type": "scatter",
-                "mode": "markers",
-                "x": pts[:, 0],
-                "y": pts[:, 1],
-                "name": titles[i],
-                "xaxis": "x" + suffix,
-                "yaxis": "y" + suffix,
-                "marker": {
-                    "color": color,
-                    "size": _marker_size(len(pts)),
-                    "opacity": 0.7,
-                },
-                "hoverinfo": "skip",
-            }
+            _trace(
+                "scatter",
+                "markers",
+                pts[:, 0],
+                pts[:, 1],
+                titles[i],
+                "x" + suffix,
+                "y" + suffix,
+                marker=marker,
+            )
         )
     layout = dict(
         height=height,
@@ -175,71 +157,38 @@ def clouds_figure(
 
 # --------------------------------------------------------------------------- schedules
 def boundary_checks(
-    t: np.ndarray,
-    alpha: np.ndarray,
-    beta: np.ndarray,
-    gamma: np.ndarray,
-    tol: float = 1e-4,
+    t: np.ndarray, alpha: np.ndarray, beta: np.ndarray, gamma: np.ndarray, tol: float = 1e-4
 ) -> list[tuple[str, float, float, float, bool]]:
     """The six boundary conditions α(0)=1, β(0)=0, γ(0)=0, α(1)=0, β(1)=1, γ(1)=0, read from
     the first and last entries of arrays sampled on t (k,). Rows: (name, t, value, expected, ok)."""
     t = np.asarray(t, dtype=float)
     rows = []
-    for idx, expect in (
-        (0, {"α": 1.0, "β": 0.0, "γ": 0.0}),
-        (-1, {"α": 0.0, "β": 1.0, "γ": 0.0}),
-    ):
+    for idx, expect in ((0, {"α": 1.0, "β": 0.0, "γ": 0.0}), (-1, {"α": 0.0, "β": 1.0, "γ": 0.0})):
         for sym, arr in (("α", alpha), ("β", beta), ("γ", gamma)):
             value = float(np.asarray(arr, dtype=float)[idx])
             ok = bool(abs(value - expect[sym]) <= tol)
-            rows.append(
-                (
-                    f"{sym}({t[idx]:g}) = {expect[sym]:g}",
-                    float(t[idx]),
-                    value,
-                    expect[sym],
-                    ok,
-                )
-            )
+            rows.append((f"{sym}({t[idx]:g}) = {expect[sym]:g}", float(t[idx]), value, expect[sym], ok))
     return rows
 
 
-def _schedule_traces(
-    t, curves, derivs, xaxis="x", yaxis="y", width=3.0, dyaxis=None
-) -> list:
-    t = np.asarray(t, dtype=float)
+def _schedule_traces(t: np.ndarray, curves, derivs, width: float) -> list[dict]:
+    """A solid line per (name, values, colour) in curves, its derivative dashed where given."""
     data = []
-    for (name, arr, color), d in zip(curves, derivs):
-        data.append(
-            {
-                "type": "scatter",
-                "mode": "lines",
-                "x": t,
-                "y": np.asarray(arr, dtype=float),
-                "name": name,
-                "legendgroup": name,
-                "line": {"color": color, "width": width},
-                "xaxis": xaxis,
-                "yaxis": yaxis,
-                "hovertemplate": f"{name}: %{{y:.3f}} at t = %{{x:.2f}}<extra></extra>",
-            }
-        )
-        if d is not None:
-            dname = f"d{name[0]}/dt"
-            data.append(
-                {
-                    "type": "scatter",
-                    "mode": "lines",
-                    "x": t,
-                    "y": np.asarray(d, dtype=float),
-                    "name": dname,
-                    "legendgroup": name,
-                    "line": {"color": color, "width": width * 0.7, "dash": "dash"},
-                    "xaxis": xaxis,
-                    "yaxis": dyaxis or yaxis,
-                    "hovertemplate": f"{dname}: %{{y:.3f}} at t = %{{x:.2f}}<extra></extra>",
-                }
-            )
+    for (name, arr, color), d in zip(curves, derivs, strict=True):
+        for label, y, dash, w in ((name, arr, None, width), (f"d{name}/dt", d, "dash", 0.7 * width)):
+            if y is not None:
+                data.append(
+                    _trace(
+                        "scatter",
+                        "lines",
+                        t,
+                        np.asarray(y, dtype=float),
+                        label,
+                        legendgroup=name,
+                        line={"color": color, "width": w, "dash": dash},
+                        hovertemplate=f"{label}: %{{y:.3f}} at t = %{{x:.2f}}<extra></extra>",
+                    )
+                )
     return data
 
 
@@ -255,33 +204,33 @@ def schedule_figure(
 ) -> go.Figure:
     """α(t), β(t), γ(t) on t (k,), derivatives dashed when given. ``small`` makes a compact
     (200 px) chart for a sidebar or beside the schedule choice."""
-    curves = (
-        ("α", alpha, ALPHA_COLOR),
-        ("β", beta, BETA_COLOR),
-        ("γ", gamma, GAMMA_COLOR),
-    )
-    data = _schedule_traces(
-        t, curves, (d_alpha, d_beta, d_gamma), width=2.5 if small else 3.5
-    )
+    curves = (("α", alpha, ALPHA_COLOR), ("β", beta, BETA_COLOR), ("γ", gamma, GAMMA_COLOR))
+    t = np.asarray(t, dtype=float)
+    data = _schedule_traces(t, curves, (d_alpha, d_beta, d_gamma), width=2.5 if small else 3.5)
     font = 13 if small else FONT
-    layout = {
-        "height": 200 if small else 360,
-        "font": {"size": font},
-        "hovermode": "x unified",
-        "margin": {"l": 40, "r": 10, "t": 30, "b": 35}
-        if small
-        else {"l": 60, "r": 20, "t": 50, "b": 50},
-        "legend": {
-            "orientation": "h",
-            "x": 0,
-            "y": 1.02,
-            "xanchor": "left",
-            "yanchor": "bottom",
-            "font": {"size": font},
-        },
-        "xaxis": {"range": [0, 1], "title": None if small else "t", "dtick": 0.25},
-        "yaxis": {"zeroline": True},
-    }
+    if small:  # one legend row: the dashed style is explained in the legend title
+        for tr in data:
+            tr["showlegend"] = "/dt" not in tr["name"]
+    has_d = any(d is not None for d in (d_alpha, d_beta, d_gamma))
+    legend = dict(
+        orientation="h",
+        x=0,
+        y=1.0,
+        xanchor="left",
+        yanchor="bottom",
+        font={"size": font},
+        title={"text": "dashed: d/dt " if small and has_d else ""},
+    )
+    margin = dict(l=40, r=10, t=30, b=30) if small else dict(l=60, r=20, t=50, b=50)
+    layout = dict(
+        height=200 if small else 360,
+        font={"size": font},
+        hovermode="x unified",
+        margin=margin,
+        legend=legend,
+        yaxis={"zeroline": True},
+        xaxis={"range": [0, 1], "dtick": 0.25, "title": {"text": "" if small else "t"}},
+    )
     return _figure(data, layout)
 
 
@@ -303,99 +252,80 @@ def schedule_detail_figure(
     t = np.asarray(t, dtype=float)
     values = [np.asarray(a, dtype=float) for a in (alpha, beta, gamma)]
     derivs, numerical = [], False
-    for v, d in zip(values, (d_alpha, d_beta, d_gamma)):
+    for v, d in zip(values, (d_alpha, d_beta, d_gamma), strict=True):
         numerical |= d is None
         derivs.append(np.gradient(v, t) if d is None else np.asarray(d, dtype=float))
     names = ("α", "β", "γ")
     colors = (ALPHA_COLOR, BETA_COLOR, GAMMA_COLOR)
-    data = _schedule_traces(t, list(zip(names, values, colors)), (None,) * 3)
+    curves = list(zip(names, values, colors, strict=True))
+    data = _schedule_traces(t, curves, (None,) * 3, width=3.5)
     data.append(
-        {
-            "type": "scatter",
-            "mode": "lines",
-            "x": t,
-            "y": sum(v * v for v in values),
-            "name": "α² + β² + γ²",
-            "line": {"color": "#555", "width": 2.5, "dash": "dot"},
-            "hovertemplate": "α²+β²+γ²: %{y:.3f}<extra></extra>",
-        }
-    )
-    for name, d, color in zip(names, derivs, colors):
-        data.append(
-            {
-                "type": "scatter",
-                "mode": "lines",
-                "x": t,
-                "y": d,
-                "name": f"d{name}/dt",
-                "xaxis": "x2",
-                "yaxis": "y2",
-                "line": {"color": color, "width": 3, "dash": "dash"},
-                "legendgroup": name,
-                "hovertemplate": f"d{name}/dt: %{{y:.3f}}<extra></extra>",
-            }
+        _trace(
+            "scatter",
+            "lines",
+            t,
+            sum(v * v for v in values),
+            "α² + β² + γ²",
+            line={"color": "#555", "width": 2.5, "dash": "dot"},
+            hovertemplate="α² + β² + γ²: %{y:.3f} at t = %{x:.2f}<extra></extra>",
         )
+    )
+    for tr in _schedule_traces(t, [(n, None, c) for n, _, c in curves], derivs, width=4.0):
+        data.append({**tr, "xaxis": "x2", "yaxis": "y2"})
     checks = boundary_checks(t, *values) if checks is None else checks
     for ok in (True, False):
         rows = [c for c in checks if bool(c[4]) == ok]
         if not rows:
             continue
-        text = [
-            f"{n}: {'holds' if ok else 'FAILS'} (value {v:.4g})"
-            for n, _, v, _, _ in rows
-        ]
+        text = [f"{n}: {'holds' if ok else 'FAILS'} (value {v:.4g})" for n, _, v, _, _ in rows]
+        color = OK_COLOR if ok else BAD_COLOR
+        marker = {
+            "size": 16 if ok else 18,
+            "color": color,
+            "symbol": "circle-open" if ok else "x-thin-open",
+            "line": {"width": 3.5, "color": color},
+        }
+        name = "boundary condition holds" if ok else "boundary condition fails"
         data.append(
-            {
-                "type": "scatter",
-                "mode": "markers",
-                "x": [r[1] for r in rows],
-                "y": [r[2] for r in rows],
-                "name": "boundary condition holds"
-                if ok
-                else "boundary condition fails",
-                "text": text,
-                "hovertemplate": "%{text}<extra></extra>",
-                "marker": {
-                    "size": 16 if ok else 18,
-                    "color": OK_COLOR if ok else BAD_COLOR,
-                    "symbol": "circle-open" if ok else "x-thin-open",
-                    "line": {"width": 3.5, "color": OK_COLOR if ok else BAD_COLOR},
-                },
-            }
+            _trace(
+                "scatter",
+                "markers",
+                [r[1] for r in rows],
+                [r[2] for r in rows],
+                name,
+                text=text,
+                hovertemplate="%{text}<extra></extra>",
+                marker=marker,
+            )
         )
-    gap = 0.1
-    titles = (
-        "values",
-        "derivatives (finite differences)" if numerical else "derivatives",
-    )
+    titles = ("values", "derivatives (finite differences)" if numerical else "derivatives")
     layout = {
         "height": height,
         "hovermode": "closest",
         "margin": {"l": 60, "r": 20, "t": 90, "b": 50},
-        "legend": {
-            "orientation": "h",
-            "x": 0,
-            "y": 1.12,
-            "xanchor": "left",
-            "yanchor": "bottom",
-        },
-        "annotations": _panel_titles(titles, 2, gap),
-        "xaxis": {
-            "domain": [0, 0.45],
-            "range": [-0.03, 1.03],
-            "title": "t",
-            "anchor": "y",
-        },
+        "legend": {"orientation": "h", "x": 0, "y": 1.12, "xanchor": "left", "yanchor": "bottom"},
+        "annotations": _panel_titles(titles, 2),
+        "xaxis": {"domain": [0, 0.45], "range": [-0.03, 1.03], "title": {"text": "t"}, "anchor": "y"},
         "yaxis": {"anchor": "x"},
-        "xaxis2": {
-            "domain": [0.55, 1],
-            "range": [-0.03, 1.03],
-            "title": "t",
-            "anchor": "y2",
-        },
-        "yaxis2": {"anchor": "x2"},
+        "xaxis2": {"domain": [0.55, 1], "range": [-0.03, 1.03], "title": {"text": "t"}, "anchor": "y2"},
+        "yaxis2": {"anchor": "x2", "range": _robust_range(np.concatenate(derivs))},
     }
     return _figure(data, layout)
+
+
+def _robust_range(values: np.ndarray, pad: float = 0.1) -> list[float] | None:
+    """A y range that shows the bulk of values (1st-99th percentile, padded): derivatives such as
+    that of γ = √(t(1-t)) are infinite at the ends and would flatten everything else."""
+    v = values[np.isfinite(values)]
+    if len(v) == 0:
+        return None
+    lo, hi = np.percentile(v, [1, 99])
+    spread = max(hi - lo, 1e-6)
+    lo = v.min() if v.min() >= lo - 2 * spread else lo  # keep the full extent unless it is extreme
+    hi = v.max() if v.max() <= hi + 2 * spread else hi
+    lo, hi = min(lo, 0.0), max(hi, 0.0)
+    span = max(hi - lo, 1e-6)
+    return [float(lo - pad * span), float(hi + pad * span)]
 
 
 # --------------------------------------------------------------------------- training loss
@@ -430,9 +360,7 @@ def _ema_raw(a: np.ndarray, w: float, block: int = 64) -> np.ndarray:
     padded[:k] = a
     padded = padded.reshape(nb, block)
     j = np.arange(block)
-    local = (
-        np.cumsum(padded * w ** (-j), axis=1) * w**j * (1.0 - w)
-    )  # block started from 0
+    local = np.cumsum(padded * w ** (-j), axis=1) * w**j * (1.0 - w)  # block started from 0
     carry, decay, ends = np.empty(nb), w**block, local[:, -1].tolist()
     m = 0.0
     for b in range(nb):
@@ -445,11 +373,7 @@ def ema(y: np.ndarray, span: float | None = None) -> np.ndarray:
     """Bias-corrected exponential moving average of y (k,); span defaults to ~k/30 (5 to 200).
     Non-finite entries (a diverged step) are skipped."""
     y = np.asarray(y, dtype=float)
-    span = (
-        float(np.clip(len(y) / 30.0, 5.0, 200.0))
-        if span is None
-        else max(float(span), 5.0)
-    )
+    span = float(np.clip(len(y) / 30.0, 5.0, 200.0)) if span is None else max(float(span), 5.0)
     w = 1.0 - 1.0 / span
     valid = np.isfinite(y)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -471,7 +395,7 @@ def loss_figure(
     plus optional extra named curves ``{name: (steps, losses)}``. Each curve is downsampled to
     at most ~max_points points (first, last and minimum kept). Log y unless a value is <= 0."""
     curves = {name: (steps, losses), **(extra or {})}
-    data, positive = [], True
+    data, positive, lo_hi = [], True, (np.inf, 0.0)
     for i, (cname, (s, y)) in enumerate(curves.items()):
         s, y = np.asarray(s, dtype=float), np.asarray(y, dtype=float)
         if len(y) == 0:
@@ -480,49 +404,50 @@ def loss_figure(
         smooth = ema(y)
         keep = downsample_indices(y, max_points)
         color = PALETTE[i % len(PALETTE)]
+        raw_line = {"color": color, "width": 1.2}
         data.append(
-            {
-                "type": "scatter",
-                "mode": "lines",
-                "x": s[keep],
-                "y": y[keep],
-                "name": f"{cname} (raw)",
-                "legendgroup": cname,
-                "showlegend": False,
-                "opacity": 0.35,
-                "line": {"color": color, "width": 1.2},
-                "hoverinfo": "skip",
-            }
+            _trace(
+                "scatter",
+                "lines",
+                s[keep],
+                y[keep],
+                f"{cname} (raw)",
+                legendgroup=cname,
+                showlegend=False,
+                opacity=0.35,
+                line=raw_line,
+            )
         )
         keep_s = np.linspace(0, len(y) - 1, min(len(y), max_points)).astype(int)
         data.append(
-            {
-                "type": "scatter",
-                "mode": "lines",
-                "x": s[keep_s],
-                "y": smooth[keep_s],
-                "name": cname,
-                "legendgroup": cname,
-                "line": {"color": color, "width": 3.5},
-                "hovertemplate": f"{cname}: %{{y:.4g}} at step %{{x}}<extra></extra>",
-            }
+            _trace(
+                "scatter",
+                "lines",
+                s[keep_s],
+                smooth[keep_s],
+                cname,
+                legendgroup=cname,
+                line={"color": color, "width": 3.5},
+                hovertemplate=f"{cname}: %{{y:.4g}} at step %{{x}}<extra></extra>",
+            )
         )
-    layout = {
-        "height": height,
-        "margin": {"l": 70, "r": 20, "t": 40 if title else 20, "b": 50},
-        "hovermode": "x",
-        "showlegend": True,
-        "uirevision": "loss",
-        "legend": {
-            "orientation": "h",
-            "x": 1,
-            "y": 1,
-            "xanchor": "right",
-            "yanchor": "bottom",
-        },
-        "xaxis": {"title": "training step"},
-        "yaxis": {"title": "loss", "type": "log" if log_y and positive else "linear"},
-    }
+        finite_pos = y[np.isfinite(y) & (y > 0)]
+        if len(finite_pos):
+            lo_hi = (min(lo_hi[0], finite_pos.min()), max(lo_hi[1], finite_pos.max()))
+    log = log_y and positive
+    yaxis = {"title": {"text": "loss"}, "type": "log" if log else "linear"}
+    if log and lo_hi[1] > 3 * lo_hi[0]:  # no crowded 2 … 9 labels: decades, or 1-2-5 over a short range
+        yaxis["dtick"] = 1 if lo_hi[1] > 30 * lo_hi[0] else "D2"
+    layout = dict(
+        height=height,
+        margin=dict(l=70, r=20, t=40 if title else 20, b=50),
+        hovermode="x",
+        showlegend=True,
+        uirevision="loss",
+        xaxis={"title": {"text": "training step"}},
+        yaxis=yaxis,
+        legend=dict(orientation="h", x=1, y=1, xanchor="right", yanchor="bottom"),
+    )
     if title:
         layout["title"] = {"text": title, "x": 0.01}
     return _figure(data, layout)
@@ -536,23 +461,10 @@ def _hsl_to_hex(h: np.ndarray, s: np.ndarray, lum: np.ndarray) -> np.ndarray:
     x = c * (1.0 - np.abs(hp % 2.0 - 1.0))
     zero = np.zeros_like(c)
     sector = np.minimum(hp.astype(int), 5)
-    choices = [
-        (c, x, zero),
-        (x, c, zero),
-        (zero, c, x),
-        (zero, x, c),
-        (x, zero, c),
-        (c, zero, x),
-    ]
-    rgb = np.stack(
-        [np.choose(sector, [ch[i] for ch in choices]) for i in range(3)], axis=1
-    )
-    rgb = np.clip(np.rint((rgb + (lum - c / 2.0)[:, None]) * 255.0), 0, 255).astype(
-        np.uint8
-    )
-    return np.array(
-        [f"#{r:02x}{g:02x}{b:02x}" for r, g, b in rgb.tolist()], dtype=object
-    )
+    choices = [(c, x, zero), (x, c, zero), (zero, c, x), (zero, x, c), (x, zero, c), (c, zero, x)]
+    rgb = np.stack([np.choose(sector, [ch[i] for ch in choices]) for i in range(3)], axis=1)
+    rgb = np.clip(np.rint((rgb + (lum - c / 2.0)[:, None]) * 255.0), 0, 255).astype(np.uint8)
+    return np.array([f"#{r:02x}{g:02x}{b:02x}" for r, g, b in rgb.tolist()], dtype=object)
 
 
 def position_colors(points: np.ndarray) -> np.ndarray:
@@ -601,44 +513,25 @@ def _grid_spacing(xy: np.ndarray, box: float) -> float:
     return 2.0 * box / max(np.sqrt(len(xy)), 1.0)
 
 
-def arrow_scale(rows: np.ndarray, box: float = BOX) -> float:
+def auto_arrow_scale(rows: np.ndarray, box: float = BOX) -> float:
     """Length factor for arrows rows (g, 4) or (T, g, 4) of (x, y, u, v): the 95th-percentile
     arrow over all of them spans 0.9 of the grid spacing of the (first) grid's positions."""
     rows = np.asarray(rows, dtype=float)
-    rows = (
-        rows.reshape(-1, rows.shape[-2], 4)
-        if rows.ndim >= 2
-        else rows.reshape(1, -1, 4)
-    )
+    rows = rows.reshape(-1, rows.shape[-2], 4) if rows.ndim >= 2 else rows.reshape(1, -1, 4)
     mag = np.hypot(rows[..., 2], rows[..., 3]).ravel()
     mag = mag[np.isfinite(mag)]
     big = float(np.percentile(mag, 95)) if len(mag) else 0.0
     return 0.9 * _grid_spacing(rows[0, :, :2], box) / big if big > 0 else 1.0
 
 
-def _arrow_trace(
-    x, y, g: int, webgl: bool, xaxis="x", yaxis="y", tip_color=None
-) -> dict:
+def _arrow_trace(x, y, g: int, webgl: bool, xaxis="x", yaxis="y", tip_color=None) -> dict:
     size = np.tile(np.array([0.0, 9.0, 0.0], dtype=np.float32), g)
-    marker = {
-        "size": size,
-        "color": "#333" if tip_color is None else tip_color,
-        "line": {"width": 0},
-    }
+    marker = {"size": size, "color": "#333" if tip_color is None else tip_color, "line": {"width": 0}}
     if not webgl:
         marker.update(symbol="arrow", angleref="previous")
-    return {
-        "type": "scattergl" if webgl else "scatter",
-        "mode": "lines+markers",
-        "x": x,
-        "y": y,
-        "name": "drift b(t, x)",
-        "line": {"color": "rgba(40,40,40,0.75)", "width": 1.6},
-        "marker": marker,
-        "xaxis": xaxis,
-        "yaxis": yaxis,
-        "hoverinfo": "skip",
-    }
+    line = {"color": "rgba(40,40,40,0.75)", "width": 1.6}
+    kind = "scattergl" if webgl else "scatter"
+    return _trace(kind, "lines+markers", x, y, "drift b(t, x)", xaxis, yaxis, line=line, marker=marker)
 
 
 def field_figure(
@@ -658,7 +551,7 @@ def field_figure(
     if x_grid.ndim == 1 and y_grid.ndim == 1:
         x_grid, y_grid = np.meshgrid(x_grid, y_grid)
     rows = np.stack([x_grid.ravel(), y_grid.ravel(), np.ravel(u), np.ravel(v)], axis=1)
-    scale = arrow_scale(rows, box) if scale is None else scale
+    scale = auto_arrow_scale(rows, box) if scale is None else scale
     x, y = _arrow_xy(rows, scale)
     mag = np.repeat(np.hypot(rows[:, 2], rows[:, 3]).astype(np.float32), 3)
     trace = _arrow_trace(x, y, len(rows), webgl=False, tip_color=mag)
@@ -668,13 +561,8 @@ def field_figure(
         size=np.tile([0.0, 11.0, 0.0], len(rows)),
         colorbar={"title": {"text": "|b|"}, "thickness": 14},
     )
-    layout = dict(
-        height=height,
-        showlegend=False,
-        margin={"l": 50, "r": 20, "t": 50 if title else 20, "b": 40},
-        uirevision="field",
-        **_box_axes(box, 1),
-    )
+    margin = {"l": 50, "r": 20, "t": 50 if title else 20, "b": 40}
+    layout = dict(height=height, showlegend=False, margin=margin, uirevision="field", **_box_axes(box, 1))
     if title:
         layout["title"] = {"text": title, "x": 0.5, "xanchor": "center"}
     return _figure([trace], layout)
@@ -696,55 +584,36 @@ def heatmap_figure(
     gy, gx = values.shape
     xmin, xmax, ymin, ymax = (float(e) for e in extent)
     dx, dy = (xmax - xmin) / gx, (ymax - ymin) / gy
-    trace = {
-        "type": "heatmap",
-        "z": values,
-        "x0": xmin + dx / 2,
-        "dx": dx,
-        "y0": ymin + dy / 2,
-        "dy": dy,
-        "colorscale": colorscale,
-        "zmin": zmin,
-        "zmax": zmax,
-        "colorbar": {"title": {"text": colorbar_title or ""}, "thickness": 14},
-        "hovertemplate": "x = %{x:.2f}, y = %{y:.2f}: %{z:.3g}<extra></extra>",
-    }
-    axes = {
-        "xaxis": {
-            "range": [xmin, xmax],
-            "autorange": False,
-            "constrain": "domain",
-            "showgrid": False,
-        },
-        "yaxis": {
-            "range": [ymin, ymax],
-            "autorange": False,
-            "scaleanchor": "x",
-            "scaleratio": 1,
-            "constrain": "domain",
-            "showgrid": False,
-        },
-    }
-    layout = dict(
-        height=height,
-        margin={"l": 50, "r": 20, "t": 50 if title else 20, "b": 40},
-        uirevision="heatmap",
-        **axes,
+    trace = dict(
+        type="heatmap",
+        z=values,
+        x0=xmin + dx / 2,
+        dx=dx,
+        y0=ymin + dy / 2,
+        dy=dy,
+        colorscale=colorscale,
+        zmin=zmin,
+        zmax=zmax,
+        colorbar={"title": {"text": colorbar_title or ""}, "thickness": 14},
+        hovertemplate="x = %{x:.2f}, y = %{y:.2f}: %{z:.3g}<extra></extra>",
     )
+    fixed = dict(autorange=False, constrain="domain", showgrid=False)
+    axes = dict(
+        xaxis=dict(range=[xmin, xmax], **fixed),
+        yaxis=dict(range=[ymin, ymax], scaleanchor="x", scaleratio=1, **fixed),
+    )
+    margin = {"l": 50, "r": 20, "t": 50 if title else 20, "b": 40}
+    layout = dict(height=height, margin=margin, uirevision="heatmap", **axes)
     if title:
         layout["title"] = {"text": title, "x": 0.5, "xanchor": "center"}
     return _figure([trace], layout)
 
 
 # --------------------------------------------------------------------------- animation
-def _trail_xy(
-    traj: np.ndarray, k: int, trails: int, length: int | None
-) -> tuple[np.ndarray, np.ndarray]:
+def _trail_xy(traj: np.ndarray, k: int, trails: int, length: int | None) -> tuple[np.ndarray, np.ndarray]:
     start = 0 if length is None else max(0, k + 1 - length)
     seg = traj[start : k + 1, :trails].transpose(1, 0, 2)  # (trails, steps, 2)
-    pts = np.concatenate(
-        [seg, np.full((seg.shape[0], 1, 2), np.nan, np.float32)], axis=1
-    )
+    pts = np.concatenate([seg, np.full((seg.shape[0], 1, 2), np.nan, np.float32)], axis=1)
     pts = pts.reshape(-1, 2)
     return np.ascontiguousarray(pts[:, 0]), np.ascontiguousarray(pts[:, 1])
 
@@ -759,7 +628,7 @@ def animation_figure(
     trails: int = 0,
     trail_length: int | None = None,
     arrows: np.ndarray | None = None,
-    arrow_scale_: float | None = None,
+    arrow_scale: float | None = None,
     box: float = BOX,
     fps: float = 20,
     webgl: bool = False,
@@ -775,7 +644,7 @@ def animation_figure(
     (T, n2, 2): samples of the true interpolant x_t shown in a second panel beside, coloured
     by their own start. ``trails``: paths of the first `trails` particles up to the current
     frame (the last `trail_length` frames if set). ``arrows`` (T, g, 4): drift rows (x, y, u, v)
-    drawn at each t, scaled by ``arrow_scale_`` (default: see :func:`arrow_scale`).
+    drawn at each t, lengths times ``arrow_scale`` (default: :func:`auto_arrow_scale`).
 
     Client-side controls: play buttons at 0.5×, 1× and 2× of ``fps``, pause, and a time
     slider labelled with t. Frames hold only the traces that move; axes stay fixed to the box.
@@ -785,215 +654,112 @@ def animation_figure(
     times = np.asarray(times, dtype=float)
     n_t = traj.shape[0]
     if traj.ndim != 3 or traj.shape[2] != 2 or len(times) != n_t:
-        raise ValueError(
-            f"traj must be (T, n, 2) with times (T,); got {traj.shape}, {times.shape}"
-        )
+        raise ValueError(f"traj must be (T, n, 2) with times (T,); got {traj.shape}, {times.shape}")
     kind = "scattergl" if webgl else "scatter"
     two = true_frames is not None
     if two:
         true_frames = _f32(true_frames)
-        if (
-            true_frames.ndim != 3
-            or true_frames.shape[0] != n_t
-            or true_frames.shape[2] != 2
-        ):
-            raise ValueError(
-                f"true_frames must be (T, n2, 2) with T = {n_t}; got {true_frames.shape}"
-            )
+        if true_frames.ndim != 3 or true_frames.shape[0] != n_t or true_frames.shape[2] != 2:
+            raise ValueError(f"true_frames must be (T, n2, 2) with T = {n_t}; got {true_frames.shape}")
     if arrows is not None:
         arrows = _f32(arrows)
         if arrows.ndim != 3 or arrows.shape[0] != n_t or arrows.shape[2] != 4:
-            raise ValueError(
-                f"arrows must be (T, g, 4) with T = {n_t}; got {arrows.shape}"
-            )
-        if (
-            arrow_scale_ is None
-        ):  # one scale for every frame, from the largest arrows overall
-            arrow_scale_ = arrow_scale(arrows, box)
+            raise ValueError(f"arrows must be (T, g, 4) with T = {n_t}; got {arrows.shape}")
+        if arrow_scale is None:  # one scale for every frame, from the largest arrows overall
+            arrow_scale = auto_arrow_scale(arrows, box)
     bg = None if target_bg is None else _subsample(_f32(target_bg).reshape(-1, 2), 4000)
 
     data: list[dict] = []
-    moving: list[
-        tuple[int, list[tuple[np.ndarray, np.ndarray]]]
-    ] = []  # (trace index, xy per frame)
+    moving: list[tuple[int, list[tuple[np.ndarray, np.ndarray]]]] = []  # (trace index, xy per frame)
     panels = [("x", "y", traj, "particles", colors)]
     if two:
         panels.append(("x2", "y2", true_frames, "true", None))
     for p, (xa, ya, frames_p, pname, pcolors) in enumerate(panels):
         if bg is not None:
-            data.append(
-                {
-                    "type": kind,
-                    "mode": "markers",
-                    "x": bg[:, 0],
-                    "y": bg[:, 1],
-                    "name": "target samples",
-                    "xaxis": xa,
-                    "yaxis": ya,
-                    "hoverinfo": "skip",
-                    "marker": {
-                        "color": "rgba(110,110,110,0.22)",
-                        "size": max(_marker_size(len(bg)) - 1, 3),
-                    },
-                }
-            )
+            marker = {"color": "rgba(110,110,110,0.22)", "size": max(_marker_size(len(bg)) - 1, 3)}
+            data.append(_trace(kind, "markers", bg[:, 0], bg[:, 1], "target samples", xa, ya, marker=marker))
         if p == 0 and trails > 0:
             m = min(int(trails), traj.shape[1])
             xy = [_trail_xy(traj, k, m, trail_length) for k in range(n_t)]
             moving.append((len(data), xy))
-            data.append(
-                {
-                    "type": kind,
-                    "mode": "lines",
-                    "x": xy[0][0],
-                    "y": xy[0][1],
-                    "name": "trails",
-                    "xaxis": xa,
-                    "yaxis": ya,
-                    "hoverinfo": "skip",
-                    "line": {"color": "rgba(50,50,50,0.45)", "width": 1.2},
-                }
-            )
+            line = {"color": "rgba(50,50,50,0.45)", "width": 1.2}
+            data.append(_trace(kind, "lines", *xy[0], "trails", xa, ya, line=line))
         if p == 0 and arrows is not None:
-            xy = [_arrow_xy(arrows[k], arrow_scale_) for k in range(n_t)]
+            xy = [_arrow_xy(arrows[k], arrow_scale) for k in range(n_t)]
             moving.append((len(data), xy))
-            data.append(
-                _arrow_trace(xy[0][0], xy[0][1], arrows.shape[1], webgl, xa, ya)
-            )
-        moving.append(
-            (len(data), [(frames_p[k, :, 0], frames_p[k, :, 1]) for k in range(n_t)])
-        )
-        data.append(
-            {
-                "type": kind,
-                "mode": "markers",
-                "x": frames_p[0, :, 0],
-                "y": frames_p[0, :, 1],
-                "name": pname,
-                "xaxis": xa,
-                "yaxis": ya,
-                "hoverinfo": "skip",
-                "marker": dict(
-                    size=_marker_size(frames_p.shape[1]),
-                    line={"width": 0},
-                    opacity=0.9,
-                    **_marker_colors(pcolors, frames_p[0]),
-                ),
-            }
-        )
+            data.append(_arrow_trace(xy[0][0], xy[0][1], arrows.shape[1], webgl, xa, ya))
+        moving.append((len(data), [(frames_p[k, :, 0], frames_p[k, :, 1]) for k in range(n_t)]))
+        marker = {"size": _marker_size(frames_p.shape[1]), "line": {"width": 0}}
+        marker.update(_marker_colors(pcolors, frames_p[0]))
+        data.append(_trace(kind, "markers", *moving[-1][1][0], pname, xa, ya, marker=marker))
     indices = [idx for idx, _ in moving]
     frames = [
         {
             "name": str(k),
             "traces": indices,
             "data": [
-                {
-                    "type": kind,
-                    "x": np.ascontiguousarray(xy[k][0]),
-                    "y": np.ascontiguousarray(xy[k][1]),
-                }
+                {"type": kind, "x": np.ascontiguousarray(xy[k][0]), "y": np.ascontiguousarray(xy[k][1])}
                 for _, xy in moving
             ],
         }
         for k in range(n_t)
     ]
 
-    def play(speed: float) -> dict:
-        return {
-            "frame": {"duration": 1000.0 / (fps * speed), "redraw": webgl},
-            "mode": "immediate",
-            "fromcurrent": True,
-            "transition": {"duration": 0},
-        }
-
+    # play: args [None, ...] = all frames from the current one; pause: [[None], ...] stops.
     buttons = [
-        {"label": f"▶ {lab}", "method": "animate", "args": [None, play(sp)]}
-        for lab, sp in (("0.5×", 0.5), ("1×", 1.0), ("2×", 2.0))
+        {
+            "label": f"▶ {lab}",
+            "method": "animate",
+            "args": [None, _animate_args(1000.0 / (fps * speed), webgl, fromcurrent=True)],
+        }
+        for lab, speed in (("0.5×", 0.5), ("1×", 1.0), ("2×", 2.0))
     ]
-    buttons.append(
-        {
-            "label": "❚❚",
-            "method": "animate",
-            "args": [
-                [None],
-                {
-                    "frame": {"duration": 0, "redraw": webgl},
-                    "mode": "immediate",
-                    "transition": {"duration": 0},
-                },
-            ],
-        }
-    )
+    buttons.append({"label": "❚❚", "method": "animate", "args": [[None], _animate_args(0, webgl)]})
     steps = [
-        {
-            "label": f"{t:.2f}",
-            "method": "animate",
-            "args": [
-                [str(k)],
-                {
-                    "frame": {"duration": 0, "redraw": webgl},
-                    "mode": "immediate",
-                    "transition": {"duration": 0},
-                },
-            ],
-        }
+        {"label": f"{t:.2f}", "method": "animate", "args": [[str(k)], _animate_args(0, webgl)]}
         for k, t in enumerate(times)
     ]
     n_panels = 2 if two else 1
+    menu = dict(
+        type="buttons",
+        direction="right",
+        showactive=False,
+        x=0.0,
+        y=0.0,
+        xanchor="left",
+        yanchor="top",
+        pad={"t": 45, "r": 10},
+        buttons=buttons,
+        font={"size": FONT},
+    )
+    current = dict(prefix="t = ", visible=True, xanchor="left", font={"size": FONT + 2})
+    slider = dict(
+        active=0,
+        steps=steps,
+        x=0.42,
+        len=0.58,
+        y=0.0,
+        xanchor="left",
+        yanchor="top",
+        pad={"t": 30, "b": 0},
+        transition={"duration": 0},
+        currentvalue=current,
+        font={"size": FONT - 3},
+    )
+    margin = {"l": 50, "r": 20, "t": 80 if title else 40, "b": 100}
     layout = dict(
         height=height,
         showlegend=False,
         hovermode=False,
         uirevision="interpolant-animation",
-        margin={"l": 50, "r": 20, "t": (90 if title else 50), "b": 20},
+        margin=margin,
         annotations=_panel_titles(titles, n_panels),
-        updatemenus=[
-            {
-                "type": "buttons",
-                "direction": "right",
-                "showactive": False,
-                "x": 0.0,
-                "y": 0.0,
-                "xanchor": "left",
-                "yanchor": "top",
-                "pad": {"t": 50, "r": 10},
-                "buttons": buttons,
-                "font": {"size": FONT},
-            }
-        ],
-        sliders=[
-            {
-                "active": 0,
-                "steps": steps,
-                "x": 0.3,
-                "len": 0.7,
-                "y": 0.0,
-                "yanchor": "top",
-                "xanchor": "left",
-                "pad": {"t": 35, "b": 10},
-                "transition": {"duration": 0},
-                "currentvalue": {
-                    "prefix": "t = ",
-                    "visible": True,
-                    "xanchor": "left",
-                    "font": {"size": FONT + 2},
-                },
-                "font": {"size": FONT - 3},
-            }
-        ],
+        updatemenus=[menu],
+        sliders=[slider],
         **_box_axes(box, n_panels),
     )
-    layout["margin"]["b"] = 110
     if title:
-        layout["title"] = {
-            "text": title,
-            "x": 0.5,
-            "xanchor": "center",
-            "y": 0.98,
-            "yanchor": "top",
-        }
-        for ann in layout["annotations"]:
-            ann["y"] = 1.0
+        layout["title"] = {"text": title, "x": 0.5, "xanchor": "center", "y": 0.98, "yanchor": "top"}
     return _figure(data, layout, frames)
 
 

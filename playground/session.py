@@ -188,6 +188,17 @@ class PlaygroundSession:
                 self._animation_key = key
         return self._animation
 
+    def loss_warning(self, window: int = 100) -> str | None:
+        """A message when the loss has not fallen (e.g. a learning rate far too high)."""
+        losses = self.state.losses if self.state else []
+        if len(losses) < 2 * window:
+            return None
+        first, last = float(np.mean(losses[:window])), float(np.mean(losses[-window:]))
+        if last >= 0.98 * first:
+            return (f"The loss is not decreasing (first {window} steps {first:.3g}, last {window} "
+                    f"{last:.3g}): the learning rate {self.state.config.lr:g} is probably too high.")
+        return None
+
     def loss_history(self) -> tuple[np.ndarray, np.ndarray]:
         """(steps (k,), losses (k,)) of the whole run."""
         losses = np.asarray(self.state.losses if self.state else [], dtype=np.float64)

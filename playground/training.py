@@ -26,6 +26,10 @@ from playground.schedules import Schedule, make_schedule
 
 Tensor = torch.Tensor
 T_EPS = 1e-3
+DIVERGENCE_FACTOR = 1e4
+"""A loss this many times the run's first loss (or above 1e4, whichever is larger) counts as
+divergence, like a non-finite one: Adam with a huge learning rate can blow the loss up to 1e19
+and then settle on a useless plateau without ever producing NaN."""
 """Training times are drawn from [T_EPS, 1 − T_EPS] when γ > 0 (γ̇ is infinite at the ends)."""
 
 
@@ -34,8 +38,8 @@ class TrainingDiverged(RuntimeError):
 
     def __init__(self, step: int, what: str, restored_step: int):
         self.step, self.what, self.restored_step = step, what, restored_step
-        super().__init__(f"training diverged at step {step}: {what} is not finite "
-                         f"(lower the learning rate); kept the weights of step {restored_step}")
+        super().__init__(f"training diverged at step {step}: {what} (lower the learning rate); "
+                         f"kept the weights of step {restored_step}")
 
 
 def resolve_device(name: str = "auto") -> tuple[torch.device, str]:
@@ -91,6 +95,7 @@ class TrainState:
     train_seconds: float = 0.0
     losses: list[float] = field(default_factory=list)
     device_note: str = ""
+    first_loss: float | None = None
 
     @property
     def total_steps(self) -> int:
@@ -192,8 +197,13 @@ def train_steps(state: TrainState, n: int) -> np.ndarray:
         else:
             gnorm = torch.sqrt(sum((p.grad.detach() ** 2).sum() for p in model.parameters()))
         lv = loss.detach()
-        if not (torch.isfinite(lv) and torch.isfinite(gnorm)):
-            what = "the loss" if not torch.isfinite(lv) else "the gradient"
+        if state.first_loss is None:
+            state.first_loss = float(lv)
+        limit = DIVERGENCE_FACTOR * max(1.0, state.first_loss)
+        what = ("the loss is not finite" if not torch.isfinite(lv)
+                else "the gradient is not finite" if not torch.isfinite(gnorm)
+                else f"the loss exploded to {float(lv):.3g}" if lv >= limit else None)
+        if what is not None:
             _restore(state, snapshot)
             raise TrainingDiverged(state.step + len(losses) + 1, what, state.step)
         opt.step()

@@ -188,15 +188,17 @@ def heun(field, x, t0: float, t1: float, steps: int):
     return x
 
 
-def floor_bound(dist, n: int, g: torch.Generator, repeats: int = 3) -> float:
+def floor_bound(dist, n: int, g: torch.Generator, repeats: int = 5) -> float:
     """mean + 3 std of the energy distance between independent n-samples, plus a small slack.
 
-    The slack (2e-4, a fifth of the 4000-sample floor of 8 Gaussians) covers the crude spread
-    estimate from three repeats and the O(h²) Heun error of 100 steps.
+    The floor of a mixture is skewed and its spread large (8 Gaussians, n = 4000: 1.3e-3 ± 1e-3,
+    from component-count noise), so the std from five repeats is crude: the slack 1e-3 (about that
+    floor) absorbs it; without it about 1 seed in 25 fails by chance. A wrong field (run backwards
+    in time) lands 200-700× above the bound.
     """
     vals = torch.tensor([energy_distance(dist.sample(n, g), dist.sample(n, g))
                          for _ in range(repeats)])
-    return float(vals.mean() + 3 * vals.std() + 2e-4)
+    return float(vals.mean() + 3 * vals.std() + 1e-3)
 
 
 @pytest.mark.parametrize("case", ["gaussian-8gaussians-linear", "mixture-8gaussians-trig-brownian"])

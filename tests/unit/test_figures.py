@@ -26,6 +26,11 @@ def _validate(fig: go.Figure) -> go.Figure:
     return go.Figure(json.loads(fig.to_json()))
 
 
+def _in_frame(frame, index: int):
+    """The data a frame gives trace `index` (frames list only the traces they update)."""
+    return dict(zip(frame.traces, frame.data, strict=True))[index]
+
+
 def _decode(v) -> np.ndarray:
     """A trace array as numpy, whether a plain list or a typed {dtype, bdata} array."""
     if isinstance(v, dict):
@@ -45,11 +50,10 @@ def test_animation_frames_slider_and_data():
     ip, it = F.trace_index(fig, "particles"), F.trace_index(fig, "true")
     assert fig.data[ip].xaxis == "x" and fig.data[it].xaxis == "x2"
     for k, frame in enumerate(fig.frames):
-        d = dict(zip(frame.traces, frame.data))
-        np.testing.assert_array_equal(d[ip].x, traj[k, :, 0])
-        np.testing.assert_array_equal(d[ip].y, traj[k, :, 1])
-        np.testing.assert_array_equal(d[it].x, true[k, :, 0])
-        np.testing.assert_array_equal(d[it].y, true[k, :, 1])
+        np.testing.assert_array_equal(_in_frame(frame, ip).x, traj[k, :, 0])
+        np.testing.assert_array_equal(_in_frame(frame, ip).y, traj[k, :, 1])
+        np.testing.assert_array_equal(_in_frame(frame, it).x, true[k, :, 0])
+        np.testing.assert_array_equal(_in_frame(frame, it).y, true[k, :, 1])
     # the JSON a browser receives decodes to the same numbers (typed float32 arrays)
     js = json.loads(fig.to_json())
     last = js["frames"][-1]["data"][js["frames"][-1]["traces"].index(ip)]
@@ -70,8 +74,16 @@ def test_animation_frames_only_update_moving_traces():
 
 def test_colours_fixed_per_particle_and_follow_start_angle():
     traj, t = _traj(n=200)
-    traj[0] = np.stack([np.cos(np.linspace(0, 2 * np.pi, 200, endpoint=False)),
-                        np.sin(np.linspace(0, 2 * np.pi, 200, endpoint=False))], 1) * 2
+    traj[0] = (
+        np.stack(
+            [
+                np.cos(np.linspace(0, 2 * np.pi, 200, endpoint=False)),
+                np.sin(np.linspace(0, 2 * np.pi, 200, endpoint=False)),
+            ],
+            1,
+        )
+        * 2
+    )
     fig = F.animation_figure(traj, t, true_frames=traj[:, ::-1])
     colors = np.asarray(fig.data[F.trace_index(fig, "particles")].marker.color)
     assert len(colors) == 200
@@ -91,14 +103,13 @@ def test_trails_grow_up_to_current_frame():
     fig = F.animation_figure(traj, t, trails=3)
     it = F.trace_index(fig, "trails")
     for k, frame in enumerate(fig.frames):
-        tr = dict(zip(frame.traces, frame.data))[it]
-        x = np.asarray(tr.x, dtype=float)
+        x = np.asarray(_in_frame(frame, it).x, dtype=float)
         assert len(x) == 3 * (k + 2)  # k + 1 points and a gap per trailed particle
         segs = x.reshape(3, k + 2)
         np.testing.assert_array_equal(segs[:, :-1], traj[: k + 1, :3, 0].T)
         assert np.isnan(segs[:, -1]).all()
     fig = F.animation_figure(traj, t, trails=2, trail_length=2)
-    x = np.asarray(dict(zip(fig.frames[4].traces, fig.frames[4].data))[F.trace_index(fig, "trails")].x)
+    x = np.asarray(_in_frame(fig.frames[4], F.trace_index(fig, "trails")).x)
     assert len(x) == 2 * 3
 
 
@@ -111,7 +122,7 @@ def test_arrows_count_and_scale():
     fig = F.animation_figure(traj, t, arrows=arrows)
     ia = F.trace_index(fig, "drift b(t, x)")
     for k, frame in enumerate(fig.frames):
-        x = np.asarray(dict(zip(frame.traces, frame.data))[ia].x, dtype=float)
+        x = np.asarray(_in_frame(frame, ia).x, dtype=float)
         assert len(x) == 3 * 25 and np.isnan(x[2::3]).all()
         length = x[1::3] - x[0::3]
         assert np.allclose(length, length[0]) and length[0] > 0
@@ -237,3 +248,32 @@ def test_clouds_field_heatmap():
     _validate(heat)
     assert heat.data[0].x0 == pytest.approx(-4 + 0.2) and heat.data[0].dy == pytest.approx(0.4)
     assert heat.layout.yaxis.scaleanchor == "x"
+
+
+def _all_figures():
+    rng = np.random.default_rng(0)
+    traj, t = _traj()
+    tt = np.linspace(0, 1, 21)
+    gx = np.linspace(-3, 3, 4)
+    return [
+        F.animation_figure(traj, t, true_frames=traj, trails=2, arrows=np.ones((6, 3, 4)), title="x"),
+        F.clouds_figure(rng.normal(size=(9, 2)), rng.normal(size=(9, 2))),
+        F.schedule_figure(tt, 1 - tt, tt, 0 * tt, small=False),
+        F.schedule_detail_figure(tt, 1 - tt, tt, np.sqrt(tt * (1 - tt))),
+        F.loss_figure(np.arange(50), rng.random(50) + 0.1),
+        F.field_figure(gx, gx, np.ones((4, 4)), np.zeros((4, 4)), "field"),
+        F.heatmap_figure(rng.random((4, 4)), title="heat", colorbar_title="err"),
+    ]
+
+
+def test_every_figure_is_valid_plotly_with_object_titles():
+    # Plotly.js 3 ignores the old string form of `title`; the builders skip Plotly's validation
+    # (which would convert it), so they must write {"text": ...} themselves.
+    for fig in _all_figures():
+        _validate(fig)
+        layout = json.loads(fig.to_json())["layout"]
+        for key, value in layout.items():
+            if key.startswith(("xaxis", "yaxis")) or key == "title":
+                title = value.get("title") if key != "title" else value
+                assert title is None or isinstance(title, dict), (key, title)
+        assert layout["template"] == F.TEMPLATE

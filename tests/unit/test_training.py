@@ -1,0 +1,228 @@
+"""Training the drift: it learns, it is reproducible, chunks compose, divergence rolls back."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from playground.config import ExperimentConfig
+from playground.distributions import make_distribution
+from playground.exact import ExactField
+from playground.experiment import generate, measure
+from playground.interpolants import Interpolant
+from playground.models import FieldMLP
+from playground.schedules import make_schedule
+from playground.training import (
+    T_EPS,
+    TrainingDiverged,
+    draw_batch,
+    drift_loss,
+    make_state,
+    resolve_device,
+    train,
+    train_steps,
+)
+
+TINY = dict(base="gaussian", target="8gaussians", width=32, depth=2, batch=128, steps=200,
+            lr=1e-2, samples=500, nfe=10, device="cpu")
+
+
+def cfg_of(**changes) -> ExperimentConfig:
+    return ExperimentConfig(**{**TINY, **changes}).validate()
+
+
+def weights(model) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def same_weights(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_short_run_learns_the_target():
+    """300 steps lower the loss and bring samples much closer to the target than the
+    untrained model's (energy distance from playground.experiment.generate/measure)."""
+    cfg = cfg_of(width=64, depth=3, batch=256, steps=300, samples=2000, nfe=20, sampler="heun")
+    state = make_state(cfg)
+    before = measure(generate(state.model, cfg, state.base, state.target), cfg, state.base,
+                     state.target)
+    losses = train_steps(state, 300)
+    assert losses.shape == (300,) and np.isfinite(losses).all()
+    assert losses[-50:].mean() < losses[:50].mean()
+    after = measure(generate(state.model, cfg, state.base, state.target), cfg, state.base,
+                    state.target)
+    assert after["energy_distance"] < 0.25 * before["energy_distance"]
+    assert after["sliced_w2"] < before["sliced_w2"]
+    assert state.step == 300 and state.done and state.losses == losses.tolist()
+
+
+@pytest.mark.parametrize("changes", [{}, {"schedule": "trig", "gamma": "brownian",
+                                          "gamma_scale": 0.5, "coupling": "ot"}],
+                         ids=["linear-independent", "trig-brownian-ot"])
+def test_same_seed_same_losses_different_seed_different_losses(changes):
+    cfg = cfg_of(steps=60, **changes)
+    a = train_steps(make_state(cfg), 60)
+    b = train_steps(make_state(cfg), 60)
+    c = train_steps(make_state(cfg.replace(seed=1)), 60)
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_chunks_compose():
+    """train_steps(state, 50) four times gives the losses and weights of one chunk of 200
+    (the cosine learning rate depends on progress, so this also checks the schedule)."""
+    cfg = cfg_of(steps=200, lr_schedule="cosine")
+    one = make_state(cfg)
+    whole = train_steps(one, 200)
+    four = make_state(cfg)
+    parts = np.concatenate([train_steps(four, 50) for _ in range(4)])
+    assert np.array_equal(whole, parts)
+    assert same_weights(weights(one.model), weights(four.model))
+    assert one.step == four.step == 200
+
+
+def test_step_budget_is_respected():
+    state = make_state(cfg_of(steps=30))
+    assert len(train_steps(state, 100)) == 30
+    assert state.done and state.progress() == 1.0
+    assert len(train_steps(state, 10)) == 0
+    assert len(state.losses) == 30
+
+
+def test_seconds_budget_stops():
+    """With seconds > 0 the wall-time budget replaces the step count (steps is ignored)."""
+    cfg = cfg_of(steps=1, seconds=0.3)
+    state = make_state(cfg)
+    seen = []
+    train(state, chunk=20, callback=lambda s, losses: seen.append(s.progress()))
+    assert state.progress() == 1.0 and state.done
+    assert state.train_seconds >= 0.3
+    assert state.step > 1 and len(state.losses) == state.step
+    assert seen[-1] == 1.0 and seen == sorted(seen)
+
+
+def test_callback_can_stop_training():
+    state = make_state(cfg_of(steps=200))
+    train(state, chunk=25, callback=lambda s, losses: s.step < 50)
+    assert state.step == 50 and not state.done
+
+
+def test_learning_rate_schedules():
+    cos = make_state(cfg_of(lr=0.02, lr_schedule="cosine"))
+    assert cos.lr_at(0.0) == pytest.approx(0.02)
+    assert cos.lr_at(0.5) == pytest.approx(0.01)
+    assert cos.lr_at(1.0) == pytest.approx(0.0, abs=1e-12)
+    const = make_state(cfg_of(lr=0.02, lr_schedule="constant"))
+    assert {const.lr_at(p) for p in (0.0, 0.3, 1.0)} == {0.02}
+
+
+def _diverging_cfg():
+    return cfg_of(lr=1e3, grad_clip=0.0, lr_schedule="constant", steps=100)
+
+
+def test_divergence_raises_and_rolls_back_the_chunk():
+    """lr = 1e3 without clipping: TrainingDiverged names the step; the weights, optimizer,
+    step count and losses are those of the start of the failing chunk, all finite."""
+    state = make_state(_diverging_cfg())
+    start = weights(state.model)
+    with pytest.raises(TrainingDiverged) as exc:
+        train_steps(state, 100)
+    err = exc.value
+    assert err.step >= 2  # at least one update happened before it blew up ...
+    assert f"step {err.step}" in str(err)
+    assert err.restored_step == 0
+    now = weights(state.model)
+    assert all(torch.isfinite(v).all() for v in now.values())
+    assert same_weights(now, start)  # ... and was rolled back
+    assert state.step == 0 and state.losses == []
+    assert not state.model.training
+
+
+def test_divergence_step_is_the_step_that_failed():
+    """The step named in chunk mode is the step at which one-step chunks fail, and the
+    rollback keeps the weights after the last good step."""
+    chunked = make_state(_diverging_cfg())
+    with pytest.raises(TrainingDiverged) as exc:
+        train_steps(chunked, 100)
+    stepwise = make_state(_diverging_cfg())
+    good = weights(stepwise.model)
+    with pytest.raises(TrainingDiverged) as exc1:
+        for _ in range(100):
+            train_steps(stepwise, 1)
+            good = weights(stepwise.model)
+    assert exc1.value.step == exc.value.step
+    assert stepwise.step == exc.value.step - 1 == exc1.value.restored_step
+    assert same_weights(weights(stepwise.model), good)
+    assert len(stepwise.losses) == stepwise.step and np.isfinite(stepwise.losses).all()
+
+
+def test_same_seed_same_initial_weights():
+    a, b = make_state(cfg_of()), make_state(cfg_of())
+    c = make_state(cfg_of(seed=3))
+    assert same_weights(weights(a.model), weights(b.model))
+    assert not same_weights(weights(a.model), weights(c.model))
+
+
+@pytest.mark.parametrize("changes,stochastic", [({}, False),
+                                                ({"gamma": "brownian", "gamma_scale": 1.0}, True)])
+def test_draw_batch(changes, stochastic):
+    state = make_state(cfg_of(**changes))
+    t, x0, x1, z = draw_batch(state, 4000)
+    assert t.shape == (4000,) and x0.shape == x1.shape == z.shape == (4000, 2)
+    assert float(t.min()) >= 0.0 and float(t.max()) <= 1.0
+    if stochastic:  # γ̇ is infinite at the ends: times stay in [T_EPS, 1 − T_EPS]
+        assert float(t.min()) >= T_EPS and float(t.max()) <= 1 - T_EPS
+    assert float(x1.norm(dim=1).mean()) == pytest.approx(2.5, abs=0.1)  # 8 Gaussians, radius 2.5
+
+
+def test_antithetic_loss_is_the_mean_of_the_two_mirrored_losses():
+    interp = Interpolant(make_schedule("trig", "brownian", 0.5))
+    g = torch.Generator().manual_seed(0)
+    t = torch.rand(64, generator=g) * 0.9 + 0.05
+    x0, x1, z = (torch.randn(64, 2, generator=g) for _ in range(3))
+    model = FieldMLP(16, 2, generator=g)
+    anti = drift_loss(model, interp, t, x0, x1, z, antithetic=True)
+    plus = drift_loss(model, interp, t, x0, x1, z, antithetic=False)
+    minus = drift_loss(model, interp, t, x0, x1, -z, antithetic=False)
+    torch.testing.assert_close(anti, (plus + minus) / 2)
+
+
+def test_exact_drift_minimises_the_loss():
+    """MATH.md: the loss E|b̂ − ẋ_t|² is minimised by the exact drift b; shifting b by c
+    raises it by ≈ |c|²."""
+    sched = make_schedule("trig", "brownian", 0.5)
+    base, target = make_distribution("gaussian"), make_distribution("8gaussians")
+    exact = ExactField.from_distributions(base, target, sched)
+    g = torch.Generator().manual_seed(0)
+    n = 20_000
+    t = 0.05 + 0.9 * torch.rand(n, generator=g)
+    x0, x1, z = base.sample(n, g), target.sample(n, g), torch.randn(n, 2, generator=g)
+    interp = Interpolant(sched)
+    shift = torch.tensor([0.3, -0.2])
+    best = float(drift_loss(exact.drift, interp, t, x0, x1, z, antithetic=True))
+    shifted = float(drift_loss(lambda tt, x: exact.drift(tt, x) + shift, interp, t, x0, x1, z,
+                               antithetic=True))
+    zero = float(drift_loss(lambda tt, x: torch.zeros_like(x), interp, t, x0, x1, z, True))
+    assert shifted - best == pytest.approx(float(shift.square().sum()), rel=0.2)
+    assert best < zero
+
+
+def test_resolve_device():
+    dev, note = resolve_device("cpu")
+    assert dev.type == "cpu" and note
+    if not torch.cuda.is_available():
+        dev, note = resolve_device("cuda")
+        assert dev.type == "cpu" and "not available" in note
+        assert resolve_device("auto")[0].type in ("cpu", "mps")
+    with pytest.raises(ValueError):
+        resolve_device("tpu")
+
+
+def test_make_state_validates_the_config():
+    bad = ExperimentConfig(**TINY)
+    bad.lr = math.nan
+    with pytest.raises(ValueError):
+        make_state(bad)
