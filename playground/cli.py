@@ -60,6 +60,7 @@ def _int(text: str) -> int:
 RUN_FLAGS: dict[str, tuple[str, type]] = {
     "base": ("base", str), "target": ("target", str), "schedule": ("schedule", str),
     "power": ("power", _finite_float), "gamma": ("gamma", str),
+    "alpha": ("alpha", str), "beta": ("beta", str),
     "gamma-scale": ("gamma_scale", _finite_float), "coupling": ("coupling", str),
     "width": ("width", _int), "depth": ("depth", _int), "activation": ("activation", str),
     "time-features": ("time_features", _int), "steps": ("steps", _int),

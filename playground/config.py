@@ -41,8 +41,10 @@ class ExperimentConfig:
     # interpolant x_t = α x0 + β x1 + γ z
     schedule: str = "linear"  # α/β pair, see schedules.PAIRS
     power: float = 2.0  # p of the 'power' pair
-    gamma: str = "zero"  # see schedules.GAMMAS
+    gamma: str = "zero"  # see schedules.GAMMAS, or a formula in t such as "sqrt(t*(1-t))"
     gamma_scale: float = 1.0  # a in γ = √(a t(1−t)), a t(1−t), a sin²(πt)
+    alpha: str = ""  # a formula in t overriding the pair's α (empty: use the schedule's)
+    beta: str = ""  # a formula in t overriding the pair's β
     antithetic: bool = True  # antithetic pairs (z, −z) when γ > 0
     coupling: str = "independent"  # see couplings.COUPLINGS
     # model: MLP b̂(t, x) with Fourier features of t
@@ -111,7 +113,10 @@ class ExperimentConfig:
                 out.append(f"{name} must be a finite number, got {v}")
             elif not lo <= v <= hi:
                 out.append(f"{name} must be between {lo} and {hi}, got {v}")
+        out += self.schedule_problems()
         for name, allowed in CHOICES.items():
+            if name == "gamma" and self.gamma_is_formula:
+                continue
             if getattr(self, name) not in allowed:
                 out.append(f"unknown {name} {getattr(self, name)!r}; choose one of {', '.join(allowed)}")
         for side in ("base", "target"):
@@ -121,12 +126,54 @@ class ExperimentConfig:
                            f"{', '.join(DISTRIBUTIONS)}, or mixture, cloud, file:PATH")
             if not isinstance(getattr(self, f"{side}_params"), dict):
                 out.append(f"{side}_params must be an object")
-        if self.schedule == "trig-vp" and self.gamma != "zero":
-            peak = {"brownian": math.sqrt(self.gamma_scale / 4), "squared": self.gamma_scale / 4,
-                    "sinesquared": self.gamma_scale}.get(self.gamma, 0.0)
-            if peak > 1:
-                out.append(f"trig-vp needs γ ≤ 1 (α² + β² + γ² = 1); gamma_scale {self.gamma_scale} "
-                           f"gives max γ = {peak:.3g}")
+        return out
+
+    @property
+    def gamma_is_formula(self) -> bool:
+        return self.gamma not in GAMMAS
+
+    @property
+    def has_formulas(self) -> bool:
+        return bool(self.alpha or self.beta or self.gamma_is_formula)
+
+    def schedule_problems(self) -> list[str]:
+        """Formula errors, failed boundary conditions, and trig-vp with γ > 1, as readable lines."""
+        from playground.formula import check_finite, parse_formula
+        from playground.schedules import boundary_checks, resolve_schedule
+
+        out = []
+        if self.schedule not in PAIRS:
+            return out  # reported with the other choices
+        for name in ("alpha", "beta", "gamma"):
+            text = getattr(self, name)
+            if text and (name != "gamma" or self.gamma_is_formula):
+                if not isinstance(text, str):
+                    out.append(f"{name} must be a formula string")
+                    continue
+                try:
+                    check_finite(parse_formula(text))
+                except ValueError as exc:
+                    out.append(f"{name} formula: {exc}")
+        if out or not (math.isfinite(self.power) and self.power > 0) or not (
+                math.isfinite(self.gamma_scale) and self.gamma_scale >= 0):
+            return out
+        schedule = resolve_schedule(self.schedule, self.gamma, self.gamma_scale, self.power,
+                                    self.alpha, self.beta)
+        for c in boundary_checks(schedule, tol=1e-5):
+            if not c.ok:
+                sym = {"alpha": "α", "beta": "β", "gamma": "γ"}[c.name]
+                out.append(f"boundary condition {sym}({c.t:g}) = {c.expected:g} fails: found {c.value:.4g}")
+        if self.schedule == "trig-vp" and schedule.stochastic:
+            import torch
+
+            peak = float(schedule.gamma(torch.linspace(0, 1, 201, dtype=torch.float64)).gamma.max())
+            if peak > 1 + 1e-9:
+                out.append(f"trig-vp needs γ ≤ 1 (α² + β² + γ² = 1); this γ reaches {peak:.3g}")
+        if self.gamma_is_formula:
+            import torch
+
+            if float(schedule.gamma(torch.linspace(0, 1, 201, dtype=torch.float64)).gamma.min()) < 0:
+                out.append("γ must be ≥ 0 on [0, 1]")
         return out
 
     def validate(self) -> ExperimentConfig:
@@ -137,6 +184,8 @@ class ExperimentConfig:
 
     @property
     def stochastic(self) -> bool:
+        if self.gamma_is_formula:
+            return True
         return self.gamma != "zero" and self.gamma_scale > 0
 
 

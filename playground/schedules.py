@@ -222,6 +222,80 @@ PAIRS: dict[str, type[Pair]] = {
 }
 
 
+# ----------------------------------------------------------------------------- typed formulas
+
+GDG_CLAMP = 1e-4
+"""γγ̇ of a formula is evaluated at t clamped into [GDG_CLAMP, 1 − GDG_CLAMP]: at the ends γ̇ may
+be infinite (√(t(1−t))) while γγ̇ is finite, and γγ̇ is smooth, so the error is O(GDG_CLAMP)."""
+
+
+class FormulaGamma(Gamma):
+    """γ typed as a formula in t (see playground.formula); the scale a is not applied."""
+
+    name, label = "formula", "γ typed as a formula"
+
+    def __init__(self, formula):
+        super().__init__(1.0)
+        self.formula = formula
+        grid = torch.linspace(0, 1, 257, dtype=torch.float64)
+        self._zero = bool((self.formula(grid) == 0).all())
+
+    @property
+    def is_zero(self) -> bool:
+        return self._zero
+
+    def _eval(self, t):
+        g, dg = self.formula.value_and_derivative(t)
+        tc = t.clamp(GDG_CLAMP, 1 - GDG_CLAMP)
+        gc, dgc = self.formula.value_and_derivative(tc)
+        return GammaOutput(g, dg, gc * dgc)
+
+    def __repr__(self):
+        return f"FormulaGamma({self.formula.text!r})"
+
+
+class FormulaPair(Pair):
+    """α and/or β typed as formulas in t; a coefficient left as None comes from `fallback`."""
+
+    name, label = "formula", "α, β typed as formulas"
+
+    def __init__(self, alpha=None, beta=None, fallback: Pair | None = None):
+        if (alpha is None or beta is None) and fallback is None:
+            raise ValueError("a formula pair needs both α and β, or a schedule to take the other from")
+        self.alpha, self.beta, self.fallback = alpha, beta, fallback
+
+    def __call__(self, t, g):
+        if self.fallback is not None:
+            a, da, b, db = self.fallback(t, g)
+        if self.alpha is not None:
+            a, da = self.alpha.value_and_derivative(t)
+        if self.beta is not None:
+            b, db = self.beta.value_and_derivative(t)
+        return a, da, b, db
+
+    def __repr__(self):
+        texts = [f.text if f is not None else None for f in (self.alpha, self.beta)]
+        return f"FormulaPair(alpha={texts[0]!r}, beta={texts[1]!r}, fallback={self.fallback!r})"
+
+
+def resolve_schedule(schedule: str = "linear", gamma: str = "zero", gamma_scale: float = 1.0,
+                     power: float = 2.0, alpha: str = "", beta: str = "") -> Schedule:
+    """Like `make_schedule`, but `gamma` may be a formula and `alpha`/`beta` (non-empty) override
+    the pair's coefficients with formulas. Raises ValueError (FormulaError) for a bad formula."""
+    from playground.formula import check_finite, parse_formula
+
+    def parsed(text):
+        f = parse_formula(text)
+        check_finite(f)
+        return f
+
+    pair = make_pair(schedule, power)
+    if alpha or beta:
+        pair = FormulaPair(parsed(alpha) if alpha else None, parsed(beta) if beta else None, pair)
+    g = make_gamma(gamma, gamma_scale) if gamma in GAMMAS else FormulaGamma(parsed(gamma))
+    return Schedule(pair, g)
+
+
 # ----------------------------------------------------------------------------- the schedule
 
 

@@ -22,7 +22,7 @@ from playground.couplings import make_coupling
 from playground.distributions import Distribution, make_distribution
 from playground.interpolants import Interpolant
 from playground.models import FieldMLP
-from playground.schedules import Schedule, make_schedule
+from playground.schedules import Schedule, resolve_schedule
 
 Tensor = torch.Tensor
 T_EPS = 1e-3
@@ -66,7 +66,7 @@ def resolve_device(name: str = "auto") -> tuple[torch.device, str]:
 
 def build_schedule(cfg: ExperimentConfig) -> Schedule:
     """The schedule a config asks for."""
-    return make_schedule(cfg.schedule, cfg.gamma, cfg.gamma_scale, cfg.power)
+    return resolve_schedule(cfg.schedule, cfg.gamma, cfg.gamma_scale, cfg.power, cfg.alpha, cfg.beta)
 
 
 def build_distributions(cfg: ExperimentConfig) -> tuple[Distribution, Distribution]:

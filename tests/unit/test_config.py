@@ -120,7 +120,7 @@ def test_non_finite_numbers_are_rejected(name, value):
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
 def test_non_finite_json_literals_are_rejected(literal):
     with pytest.raises(ConfigError, match="lr"):
-        ExperimentConfig.from_json('{"lr": %s}' % literal)
+        ExperimentConfig.from_json(f'{{"lr": {literal}}}')
 
 
 @pytest.mark.parametrize("data,name", [

@@ -72,10 +72,11 @@ def test_only_the_given_generator_is_consumed(name, params):
     assert torch.equal(torch.random.get_rng_state(), before)
     assert not torch.equal(g.get_state(), g_before)
     # and the global seed does not change the result
-    torch.manual_seed(1)
-    a = dist.sample(200, gen(5))
-    torch.manual_seed(2)
-    b = dist.sample(200, gen(5))
+    with torch.random.fork_rng():
+        torch.manual_seed(1)
+        a = dist.sample(200, gen(5))
+        torch.manual_seed(2)
+        b = dist.sample(200, gen(5))
     assert torch.equal(a, b)
 
 
@@ -97,7 +98,8 @@ def test_mixture_log_prob_matches_scipy():
     mix = make_distribution("mixture", MIXTURE_PARAMS)
     x = torch.tensor([[0.0, 0.0], [1.0, -1.0], [-2.0, 3.0], [0.3, 2.2]], dtype=torch.float64)
     dens = sum(w * multivariate_normal(m, c).pdf(x.numpy()) for m, c, w in
-               zip(MIXTURE_PARAMS["means"], MIXTURE_PARAMS["covs"], MIXTURE_PARAMS["weights"]))
+               zip(MIXTURE_PARAMS["means"], MIXTURE_PARAMS["covs"], MIXTURE_PARAMS["weights"],
+                   strict=True))
     np.testing.assert_allclose(mix.log_prob(x).numpy(), np.log(dens), rtol=1e-10)
 
 

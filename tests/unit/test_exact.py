@@ -189,16 +189,16 @@ def heun(field, x, t0: float, t1: float, steps: int):
 
 
 def floor_bound(dist, n: int, g: torch.Generator, repeats: int = 5) -> float:
-    """mean + 3 std of the energy distance between independent n-samples, plus a small slack.
+    """mean + 3 std of the energy distance between independent n-samples, plus a slack of 2e-3.
 
-    The floor of a mixture is skewed and its spread large (8 Gaussians, n = 4000: 1.3e-3 ± 1e-3,
-    from component-count noise), so the std from five repeats is crude: the slack 1e-3 (about that
-    floor) absorbs it; without it about 1 seed in 25 fails by chance. A wrong field (run backwards
-    in time) lands 200-700× above the bound.
+    Measured at n = 4000 (30 repeats): the floor is skewed with a std ≈ 0.7 × its mean (N(0, I):
+    1.0e-3 ± 0.7e-3; 8 Gaussians: 1.7e-3 ± 0.8e-3), and the exact flow's figures have the same
+    distribution. A std from five repeats is crude, so without the slack about 1 seed in 25
+    fails by chance. A wrong field (run backwards in time) lands over 150× above this bound.
     """
     vals = torch.tensor([energy_distance(dist.sample(n, g), dist.sample(n, g))
                          for _ in range(repeats)])
-    return float(vals.mean() + 3 * vals.std() + 1e-3)
+    return float(vals.mean() + 3 * vals.std() + 2e-3)
 
 
 @pytest.mark.parametrize("case", ["gaussian-8gaussians-linear", "mixture-8gaussians-trig-brownian"])
@@ -218,4 +218,4 @@ def test_integrating_exact_drift_transports_base_to_target_and_back(case):
     assert energy_distance(x0, base.sample(n, g)) <= base_floor
     # the check can fail: a field run the wrong way in time lands far from the target
     wrong = heun(field, base.sample(n, g).double(), 1.0, 0.0, 20)
-    assert energy_distance(wrong, target.sample(n, g)) > 10 * target_floor
+    assert energy_distance(wrong, target.sample(n, g)) > 20 * target_floor

@@ -61,10 +61,11 @@ def test_rows_are_independent():
 
 
 def test_same_seed_same_weights_regardless_of_the_global_rng():
-    torch.manual_seed(1)
-    a = FieldMLP(32, 3, generator=gen(5))
-    torch.manual_seed(2)
-    b = FieldMLP(32, 3, generator=gen(5))
+    with torch.random.fork_rng():
+        torch.manual_seed(1)
+        a = FieldMLP(32, 3, generator=gen(5))
+        torch.manual_seed(2)
+        b = FieldMLP(32, 3, generator=gen(5))
     c = FieldMLP(32, 3, generator=gen(6))
     sa, sb, sc = a.state_dict(), b.state_dict(), c.state_dict()
     assert sa.keys() == sb.keys()
