@@ -17,7 +17,7 @@ from playground.couplings import COUPLING_LABELS
 from playground.distributions import DISTRIBUTIONS
 from playground.figures import schedule_figure
 from playground.sampling import SAMPLER_LABELS
-from playground.schedules import GAMMAS, PAIRS, make_schedule
+from playground.schedules import GAMMAS, PAIRS, resolve_schedule
 
 UI_LIMITS = {"steps": (10, 50_000), "batch": (32, 2048), "width": (16, 512), "depth": (1, 6),
              "particles": (100, MAX_PARTICLES), "nfe": (2, MAX_FRAMES - 1)}
@@ -33,18 +33,35 @@ def dist_label(name: str) -> str:
     return DISTRIBUTIONS[name]().label if name in DISTRIBUTIONS else name
 
 
+def _user_entry(side: str) -> dict | None:
+    """What the user made on the Draw page for this side (see pages/draw.py), if anything."""
+    return (st.session_state.get("user_dist") or {}).get(side)
+
+
 def distribution_controls(container=st) -> dict:
-    names = list(DISTRIBUTIONS)
-    c1, c2 = container.columns(2)
-    base = c1.selectbox("base ρ0", names, index=names.index(DEFAULTS.base), key="base",
-                        format_func=dist_label, help="where particles start (t = 0)", **PERSIST)
-    target = c2.selectbox("target ρ1", names, index=names.index(DEFAULTS.target), key="target",
-                          format_func=dist_label, help="where particles should end (t = 1)", **PERSIST)
-    return {"base": base, "target": target}
+    """Base and target selectboxes: every registered preset, plus "user" (what the user drew or
+    uploaded on the Draw page) when there is one for that side."""
+    out = {}
+    for col, side, label, help_ in zip(container.columns(2), ("base", "target"), ("base ρ0", "target ρ1"),
+                                       ("where particles start (t = 0)", "where particles should end (t = 1)")):
+        entry = _user_entry(side)
+        names = list(DISTRIBUTIONS) + (["user"] if entry else [])
+        if st.session_state.get(side) not in names:
+            st.session_state.pop(side, None)  # e.g. "user" after the drawing was removed
+        default = getattr(DEFAULTS, side)
+        choice = col.selectbox(label, names, index=names.index(default), key=side, help=help_,
+                               format_func=lambda n, e=entry: f"yours: {e['label']}" if n == "user" else dist_label(n),
+                               **PERSIST)
+        if choice == "user":
+            out[side], out[f"{side}_params"] = entry["name"], entry["params"]
+        else:
+            out[side], out[f"{side}_params"] = choice, {}
+    return out
 
 
 def schedule_controls(container=st, show_plot: bool = True) -> dict:
-    """α/β pair, γ and its scale (and p for 'power'), with a small plot of α, β, γ over t."""
+    """α/β pair, γ and its scale (and p for 'power'), optionally typed formulas, with a small plot
+    of α, β, γ over t. A formula that fails a check is reported and the last valid one is used."""
     pairs, gammas = list(PAIRS), list(GAMMAS)
     schedule = container.selectbox("α, β schedule", pairs, index=pairs.index(DEFAULTS.schedule),
                                    key="schedule", format_func=lambda n: f"{n}: {PAIRS[n].label}",
@@ -60,14 +77,48 @@ def schedule_controls(container=st, show_plot: bool = True) -> dict:
         scale = container.slider("γ scale a", 0.0, max_scale, min(DEFAULTS.gamma_scale, max_scale),
                                  0.05, key="gamma_scale", **PERSIST,
                                  help="a in γ = √(a t(1−t)), a t(1−t) or a sin²(πt)")
+    values = {"schedule": schedule, "power": float(power), "gamma": gamma, "gamma_scale": float(scale),
+              "alpha": "", "beta": ""}
+    if container.toggle("type α, β, γ as formulas", False, key="use_formulas", **PERSIST,
+                        help="numbers, t, pi, e, + − * / **, and sin cos tan exp log sqrt abs tanh "
+                             "sigmoid min max clip; empty keeps the schedule's coefficient"):
+        values = formula_controls(container, values)
     if show_plot:
-        sched = make_schedule(schedule, gamma, scale, power)
+        sched = resolve_schedule(**{k: values[k] for k in ("schedule", "gamma", "gamma_scale", "power",
+                                                           "alpha", "beta")})
         t = torch.linspace(0, 1, 101, dtype=torch.float64)
         out = sched(t)
         container.plotly_chart(schedule_figure(t.numpy(), out.alpha.numpy(), out.beta.numpy(),
                                                out.gamma.numpy()), key="schedule_mini",
                                config={"displayModeBar": False})
-    return {"schedule": schedule, "power": float(power), "gamma": gamma, "gamma_scale": float(scale)}
+    return values
+
+
+def formula_controls(container, values: dict) -> dict:
+    """Text inputs for α, β, γ. Every check is shown; on failure the last valid formulas stay."""
+    alpha = container.text_input("α(t)", "", key="alpha_text", placeholder="e.g. cos(pi*t/2)",
+                                 max_chars=200, **PERSIST)
+    beta = container.text_input("β(t)", "", key="beta_text", placeholder="e.g. sin(pi*t/2)",
+                                max_chars=200, **PERSIST)
+    gamma = container.text_input("γ(t)", "", key="gamma_text", placeholder="e.g. sqrt(t*(1-t))",
+                                 max_chars=200, **PERSIST)
+    trial = {**values, "alpha": alpha.strip(), "beta": beta.strip()}
+    if gamma.strip():
+        trial["gamma"] = gamma.strip()
+    problems = ExperimentConfig(**trial).schedule_problems()
+    if problems:
+        for p in problems:
+            container.error(p)
+        last = st.session_state.get("last_valid_formulas")
+        if last:
+            container.caption("Using the last valid schedule: " + ", ".join(
+                f"{k} = {v}" for k, v in last.items() if v and k in ("alpha", "beta", "gamma")))
+            return {**values, **last}
+        container.caption("Using the selected schedule until the formulas pass every check.")
+        return values
+    st.session_state["last_valid_formulas"] = {k: trial[k] for k in ("alpha", "beta", "gamma")}
+    container.success("α(0)=1, α(1)=0, β(0)=0, β(1)=1, γ(0)=γ(1)=0, finite on [0, 1], γ ≥ 0: all hold")
+    return trial
 
 
 def model_controls(container=st) -> dict:
@@ -123,13 +174,15 @@ def config_from_widgets(values: dict) -> ExperimentConfig:
 
 
 def preview_points(cfg: ExperimentConfig, n: int = 2000) -> tuple[np.ndarray, np.ndarray]:
-    return _preview(cfg.base, cfg.target, cfg.seed, n)
+    """Samples of the base and target of cfg (cached: a pure function of the names and params)."""
+    return _preview(cfg.base, cfg.base_params, cfg.target, cfg.target_params, cfg.seed, n)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _preview(base: str, target: str, seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Samples of the base and target (pure function of its arguments: safe to share)."""
+def _preview(base: str, base_params: dict, target: str, target_params: dict, seed: int,
+             n: int) -> tuple[np.ndarray, np.ndarray]:
     from playground.distributions import make_distribution
 
     g = torch.Generator().manual_seed(seed + 10)
-    return (make_distribution(base).sample(n, g).numpy(), make_distribution(target).sample(n, g).numpy())
+    return (make_distribution(base, base_params).sample(n, g).numpy(),
+            make_distribution(target, target_params).sample(n, g).numpy())
