@@ -6,6 +6,7 @@ import streamlit as st
 import torch
 
 from playground.session import set_training_slots
+from ui.share import PRESENT_CSS, apply_url_once, presenting
 
 # One torch thread per training session: on 2 shared cores this is both faster and steadier
 # for small MLPs than two (see PERF-FACTS / bench), and it leaves a core for the server.
@@ -14,9 +15,13 @@ set_training_slots(int(os.environ.get("PLAYGROUND_TRAINING_SLOTS", "2")))
 
 st.set_page_config(page_title="Interpolant Playground", page_icon="〰", layout="wide")
 
+apply_url_once()
+if presenting():
+    st.markdown(PRESENT_CSS, unsafe_allow_html=True)
+
 pages = [
     st.Page("pages/playground.py", title="Playground", default=True, url_path="playground"),
     st.Page("pages/schedules.py", title="Schedules", url_path="schedules"),
     st.Page("pages/about.py", title="About", url_path="about"),
 ]
-st.navigation(pages).run()
+st.navigation(pages, position="hidden" if presenting() else "sidebar").run()

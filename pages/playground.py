@@ -15,6 +15,7 @@ from ui.controls import (
     schedule_controls,
     training_controls,
 )
+from ui.share import presenting, share_panel, show_url_notices
 from ui.state import playground_session
 
 CHUNK_SECONDS = 0.5  # one fragment run trains this long, then redraws (Stop waits at most this)
@@ -34,13 +35,17 @@ with st.sidebar:
     values |= sampling_controls()
 
 cfg = config_from_widgets(values)
-st.title("Stochastic interpolant playground")
-st.caption("Particles x0 ~ ρ0 are carried to ρ1 by the learned drift b̂(t, x), trained on "
-           "x_t = α(t) x0 + β(t) x1 + γ(t) z with the loss E|b̂(t, x_t) − ẋ_t|².")
-
+present = presenting()
+show_url_notices()
 base_pts, target_pts = preview_points(cfg)
-st.plotly_chart(clouds_figure(base_pts, target_pts, height=330), key="clouds",
-                config={"displayModeBar": False})
+if present:
+    st.markdown(f"### {cfg.base} → {cfg.target}:  x_t = α x0 + β x1 + γ z  ({cfg.schedule}, γ {cfg.gamma})")
+else:
+    st.title("Stochastic interpolant playground")
+    st.caption("Particles x0 ~ ρ0 are carried to ρ1 by the learned drift b̂(t, x), trained on "
+               "x_t = α(t) x0 + β(t) x1 + γ(t) z with the loss E|b̂(t, x_t) − ẋ_t|².")
+    st.plotly_chart(clouds_figure(base_pts, target_pts, height=330), key="clouds",
+                    config={"displayModeBar": False})
 
 # ------------------------------------------------------------------ training controls
 device, device_note = resolve_device(cfg.device)
@@ -93,6 +98,10 @@ def live_training():
         return
     p = state.progress()
     st.progress(p, text=f"step {state.step:,} of {state.config.steps:,}")
+    if presenting():
+        if was_training and s.status != "training":
+            st.rerun()
+        return
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("step", f"{state.step:,}")
     c2.metric("steps / s", f"{s.steps_per_second():.0f}")
@@ -115,17 +124,23 @@ def live_training():
         st.rerun()  # training ended: redraw the whole page (buttons, animation)
 
 
-st.subheader("Training")
+if not present:
+    st.subheader("Training")
 live_training()
 
 # ------------------------------------------------------------------ animation
-st.subheader("Animation: learned flow beside the true interpolant")
-anim_opts = animation_controls()
+if not present:
+    st.subheader("Animation: learned flow beside the true interpolant")
+    anim_opts = animation_controls()
+else:
+    anim_opts = {"particles": st.session_state.get("particles", 1000),
+                 "trails": st.session_state.get("trails", 30),
+                 "arrows_grid": 15 if st.session_state.get("arrows", True) else 0}
 if sess.has_model and sess.status != "training":
     anim = sess.animation(cfg, anim_opts["particles"], anim_opts["arrows_grid"])
     fig = animation_figure(anim.paths, anim.times, target_bg=anim.goal, true_frames=anim.true_frames,
                            trails=anim_opts["trails"], arrows=anim.arrows,
-                           webgl=anim_opts["particles"] > 2500)
+                           webgl=anim_opts["particles"] > 2500, height=560 if present else 520)
     st.plotly_chart(fig, key="animation", config={"displayModeBar": False})
     st.caption(f"{anim.paths.shape[1]:,} particles × {len(anim.times)} frames "
                f"({cfg.sampler}, {len(anim.times) - 1} steps, {cfg.direction}). Colours mark where each "
@@ -134,3 +149,7 @@ elif sess.status == "training":
     st.caption("The animation appears when training stops or finishes.")
 else:
     st.caption("Train a model to animate it.")
+
+if not present:
+    with st.expander("Share and save: link, config JSON"):
+        share_panel(cfg)

@@ -36,11 +36,17 @@ TRAINING_SLOTS = threading.BoundedSemaphore(2)
 """At most this many sessions run a training chunk at the same moment (one per core)."""
 
 
+_slots_n = 2
+
+
 def set_training_slots(n: int) -> None:
-    """Set the process-wide cap on concurrent training chunks (call once at start-up)."""
-    global TRAINING_SLOTS
+    """Set the process-wide cap on concurrent training chunks (a no-op when unchanged, so the
+    app may call it on every run)."""
+    global TRAINING_SLOTS, _slots_n
+    n = max(1, int(n))
     with _slots_lock:
-        TRAINING_SLOTS = threading.BoundedSemaphore(max(1, int(n)))
+        if n != _slots_n:
+            TRAINING_SLOTS, _slots_n = threading.BoundedSemaphore(n), n
 
 
 @dataclass
@@ -106,6 +112,17 @@ class PlaygroundSession:
                 self.state.config = self.state.config.replace(steps=cfg.steps, seconds=cfg.seconds)
             if not self.state.done:
                 self.status, self.message = "training", ""
+
+    def install_model(self, cfg: ExperimentConfig, state_dict: dict, steps_done: int | None = None,
+                      note: str = "") -> None:
+        """Show a model trained elsewhere (a scene's shipped weights, an uploaded file): a fresh
+        state for cfg with these weights, status stopped; Resume continues training it."""
+        with self.lock:
+            self._fresh(cfg)
+            self.state.model.load_state_dict(state_dict)
+            self.state.model.eval()
+            self.state.step = cfg.steps if steps_done is None else int(steps_done)
+            self.status, self.message = "stopped", note
 
     def _fresh(self, cfg: ExperimentConfig) -> None:
         self.state = make_state(cfg)

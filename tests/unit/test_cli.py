@@ -137,6 +137,8 @@ def _bad_inputs(tmp: Path) -> dict[str, list[str]]:
         "unknown-coupling": run + ["--coupling", "nope"],
         "unknown-activation": run + ["--activation", "nope"],
         "unknown-flag": run + ["--colour", "red"],
+        "alpha-breaks-boundary": run + ["--alpha", "1-t/2"],
+        "gamma-not-a-formula": run + ["--gamma", "import os"],
         "negative-steps": run + ["--steps", "-5"],
         "zero-samples": run + ["--samples", "0"],
         "nan-lr": run + ["--lr", "nan"],

@@ -68,7 +68,9 @@ def test_registries_match_the_choices():
                      time_features=0, steps=17, seconds=1.5, batch=100, lr=3e-4,
                      lr_schedule="constant", grad_clip=0.0, seed=12345, samples=777,
                      sampler="rk4", nfe=9, direction="backward", device="cpu"),
-], ids=["defaults", "everything-changed"])
+    ExperimentConfig(schedule="trig", alpha="cos(pi*t/2)**2", beta="t**2",
+                     gamma="sqrt(0.5*t*(1-t))"),
+], ids=["defaults", "everything-changed", "formulas"])
 def test_json_round_trip_is_identity(cfg):
     text = cfg.to_json()
     back = ExperimentConfig.from_json(text)
@@ -99,6 +101,8 @@ def test_out_of_range_is_rejected_naming_the_field(name, side):
 @pytest.mark.parametrize("name", list(CHOICES))
 def test_unknown_choice_is_rejected_naming_the_field(name):
     err = _rejects({name: "no-such-choice"}, name)
+    if name == "gamma":  # γ may also be a formula in t: the text is read as one and rejected
+        return
     assert "no-such-choice" in str(err)
     for allowed in CHOICES[name]:  # the message lists what is allowed
         assert allowed in str(err)
@@ -169,7 +173,29 @@ def test_trig_vp_needs_gamma_at_most_one(gamma, scale, ok):
     if ok:
         ExperimentConfig.from_dict(data)
     else:
-        _rejects(data, "gamma_scale")
+        _rejects(data, "trig-vp")
+
+
+@pytest.mark.parametrize("data,words", [
+    ({"alpha": "1 - t/2"}, ["α(1)"]),
+    ({"beta": "t**2 + 0.1"}, ["β(0)"]),
+    ({"gamma": "0.3*t"}, ["γ(1)"]),
+    ({"gamma": "-t*(1-t)"}, ["γ", "≥ 0"]),
+    ({"alpha": "import os"}, ["alpha"]),
+    ({"gamma": "t*(1-t) + undefined"}, ["gamma"]),
+], ids=["alpha-boundary", "beta-boundary", "gamma-boundary", "negative-gamma", "alpha-syntax",
+        "gamma-unknown-name"])
+def test_bad_formulas_are_rejected(data, words):
+    with pytest.raises(ConfigError) as exc:
+        ExperimentConfig.from_dict(data)
+    for word in words:
+        assert word in str(exc.value)
+
+
+def test_formula_schedule_is_stochastic_and_valid():
+    cfg = ExperimentConfig.from_dict({"alpha": "1 - t", "beta": "t", "gamma": "t*(1-t)"})
+    assert cfg.stochastic and cfg.has_formulas and cfg.gamma_is_formula
+    assert not ExperimentConfig().has_formulas
 
 
 def test_stochastic_flag():

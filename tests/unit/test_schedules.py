@@ -20,6 +20,7 @@ from playground.schedules import (
     make_gamma,
     make_pair,
     make_schedule,
+    resolve_schedule,
 )
 
 F64 = torch.float64
@@ -185,6 +186,46 @@ def test_linear_and_gamma_formulas():
     trig = make_schedule("trig")(t)
     assert float(trig.alpha) == pytest.approx(math.cos(math.pi / 8))
     assert float(trig.beta) == pytest.approx(math.sin(math.pi / 8))
+
+
+# ----------------------------------------------------------------------------- typed formulas
+
+FORMULAS = [  # (schedule, gamma, gamma_scale, power, alpha, beta)
+    ("linear", "sqrt(t*(1-t))", 1.0, 2.0, "", ""),
+    ("trig", "0.5*sin(pi*t)**2", 1.0, 2.0, "cos(pi*t/2)**2", "sin(pi*t/2)**2"),
+    ("power", "brownian", 0.5, 3.0, "", "t**3"),
+    ("linear", "zero", 1.0, 2.0, "exp(-5*t) - t*exp(-5)", ""),
+]
+
+
+@pytest.mark.parametrize("args", FORMULAS, ids=lambda a: "|".join(str(v) for v in a))
+def test_formula_schedules_meet_boundaries_and_derivatives(args):
+    """Schedules typed as formulas (resolve_schedule) obey the same checks as registered ones."""
+    sched = resolve_schedule(*args)
+    assert all(c.ok for c in boundary_checks(sched))
+    t = _interior_grid().requires_grad_(True)
+    out = sched(t)
+    for value, deriv in (("alpha", "d_alpha"), ("beta", "d_beta"), ("gamma", "d_gamma")):
+        v = getattr(out, value)
+        expect = (torch.autograd.grad(v.sum(), t, retain_graph=True)[0] if v.requires_grad
+                  else torch.zeros_like(t))
+        torch.testing.assert_close(getattr(out, deriv).detach(), expect, atol=1e-5, rtol=1e-5)
+    if out.gamma.requires_grad:
+        (gdg,) = torch.autograd.grad((0.5 * out.gamma**2).sum(), t, retain_graph=True)
+        torch.testing.assert_close(out.gamma_d_gamma.detach(), gdg, atol=1e-5, rtol=1e-5)
+
+
+def test_formula_override_keeps_the_other_coefficient():
+    t = torch.linspace(0, 1, 11, dtype=F64)
+    plain = make_schedule("trig")(t)
+    mixed = resolve_schedule("trig", beta="t")(t)
+    torch.testing.assert_close(mixed.alpha, plain.alpha)
+    torch.testing.assert_close(mixed.beta, t)
+
+
+def test_formula_gamma_that_breaks_a_boundary_is_reported():
+    checks = boundary_checks(resolve_schedule("linear", "0.3*t"))
+    assert {(c.name, c.t) for c in checks if not c.ok} == {("gamma", 1.0)}
 
 
 # ----------------------------------------------------------------------------- broken schedules

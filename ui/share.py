@@ -1,0 +1,129 @@
+"""Sharing: settings from and to the URL, config JSON download/upload, presentation mode.
+
+The validation and clamping live in `playground.share`; this module only moves values between
+the URL, files and the widgets' session-state keys.
+"""
+
+from __future__ import annotations
+
+import math
+from urllib.parse import urlencode
+
+import streamlit as st
+
+from playground.config import ExperimentConfig
+from playground.distributions import DISTRIBUTIONS
+from playground.schedules import GAMMAS
+from playground.share import from_json_text, from_untrusted, thin_params, to_query
+
+VIEW_PARAMS = ("present", "scene")
+"""Query parameters that choose a view, not a setting."""
+WIDTHS = [16, 32, 64, 128, 256, 512]
+BATCHES = [32, 64, 128, 256, 512, 1024, 2048]
+LRS = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 1.0, 10.0]
+
+
+def _nearest(options: list[float], value: float) -> float:
+    return min(options, key=lambda o: abs(math.log(o) - math.log(max(value, 1e-12))))
+
+
+def apply_config(cfg: ExperimentConfig, label: str = "from a link") -> list[str]:
+    """Set every widget's session-state value from cfg (call before the widgets render).
+
+    Returns notices for values the UI cannot show exactly (snapped to the nearest option).
+    """
+    ss, notices = st.session_state, []
+    for side in ("base", "target"):
+        name = getattr(cfg, side)
+        if name in DISTRIBUTIONS:
+            ss[side] = name
+        elif name in ("cloud", "mixture"):
+            user = dict(ss.get("user_dist") or {})
+            params = getattr(cfg, f"{side}_params")
+            n = len(params.get("points") or params.get("means") or [])
+            user[side] = {"name": name, "params": params,
+                          "label": f"{label} ({n:,} {'points' if name == 'cloud' else 'bumps'})"}
+            ss["user_dist"] = user
+            ss[side] = "user"
+    ss["schedule"], ss["power"] = cfg.schedule, cfg.power
+    formulas = bool(cfg.alpha or cfg.beta or cfg.gamma_is_formula)
+    ss["use_formulas"] = formulas
+    ss["alpha_text"], ss["beta_text"] = cfg.alpha, cfg.beta
+    ss["gamma_text"] = cfg.gamma if cfg.gamma_is_formula else ""
+    ss["gamma"] = cfg.gamma if cfg.gamma in GAMMAS else "zero"
+    ss["gamma_scale"] = cfg.gamma_scale
+    for key, options, value in (("width", WIDTHS, cfg.width), ("batch", BATCHES, cfg.batch),
+                                ("lr", LRS, cfg.lr)):
+        snapped = _nearest(options, value)
+        if snapped != value:
+            notices.append(f"{key} {value:g} is not offered here: using {snapped:g}")
+        ss[key] = int(snapped) if key != "lr" else snapped
+    ss["depth"] = min(cfg.depth, 6)
+    ss["steps"] = int(min(max(cfg.steps, 10), 50_000))
+    if ss["steps"] != cfg.steps:
+        notices.append(f"steps {cfg.steps} is outside the app's range: using {ss['steps']}")
+    ss["nfe"] = int(min(max(cfg.nfe, 2), 200))
+    for key in ("seed", "coupling", "device", "sampler", "direction"):
+        ss[key] = getattr(cfg, key)
+    return notices
+
+
+def apply_url_once() -> None:
+    """On a session's first run, load settings from the URL query (validated and clamped)."""
+    ss = st.session_state
+    if ss.get("_url_applied"):
+        return
+    ss["_url_applied"] = True
+    ss["present"] = st.query_params.get("present") in ("1", "true", "yes")
+    query = {k: st.query_params.get(k) for k in st.query_params if k not in VIEW_PARAMS}
+    if not query:
+        return
+    cfg, notices = from_untrusted(query)
+    ss["_url_notices"] = notices + apply_config(cfg)
+
+
+def show_url_notices() -> None:
+    notices = st.session_state.pop("_url_notices", None)
+    if notices:
+        st.warning("Some settings in the link were changed or ignored:\n\n" +
+                   "\n".join(f"- {n}" for n in notices[:12]), icon="🔗")
+
+
+def share_panel(cfg: ExperimentConfig) -> None:
+    """Copy link (the whole experiment in the URL), config JSON download and upload."""
+    query = to_query(ExperimentConfig(**{**cfg.to_dict(),
+                                         "base_params": thin_params(cfg.base, cfg.base_params),
+                                         "target_params": thin_params(cfg.target, cfg.target_params)}))
+    path = "?" + urlencode(query) if query else "?"
+    st.caption("This link reproduces these settings (user-made clouds are thinned to 300 points); "
+               "training with the same seed reproduces the same figures. Copy it with the icon:")
+    st.code(path, language=None, wrap_lines=True)
+    c1, c2 = st.columns(2)
+    c1.button("Put the settings in the address bar", key="to_url",
+              on_click=lambda: st.query_params.from_dict(query))
+    c2.download_button("Download config.json", cfg.to_json(), "config.json", "application/json",
+                       key="download_config")
+    up = st.file_uploader("Load a config.json", type=["json"], key="upload_config")
+    if up is not None and st.session_state.get("_config_loaded") != up.file_id:
+        loaded, notices = from_json_text(up.getvalue())
+        if loaded is None:
+            st.error("; ".join(notices) + " Your current settings are unchanged.")
+        else:
+            st.session_state["_config_loaded"] = up.file_id
+            st.session_state["_url_notices"] = notices + apply_config(loaded, "from config.json")
+            st.rerun()
+
+
+PRESENT_CSS = """
+<style>
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], header[data-testid="stHeader"]
+  { display: none !important; }
+.block-container { padding-top: 0.5rem !important; padding-bottom: 0 !important; max-width: 100% !important; }
+html, body, [data-testid="stAppViewContainer"] { font-size: 20px; }
+h1 { font-size: 2.0rem !important; padding: 0 !important; }
+</style>
+"""
+
+
+def presenting() -> bool:
+    return bool(st.session_state.get("present"))
