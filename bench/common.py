@@ -59,7 +59,7 @@ class Settings:
     @classmethod
     def quick(cls) -> Settings:
         return cls("quick", threads=(1,), rounds=1, measure_s=0.15, targets=("8gaussians", "moons"),
-                   ours_budgets=(0.3, 0.6), peer_budgets=(0.3, 0.6), samples=500, floor_pairs=2,
+                   ours_budgets=(0.3, 0.6), peer_budgets=(0.3,), samples=500, floor_pairs=2,
                    ladder=(4, 16, 64), drift_sizes=(500, 2000), figure_sizes=((200, 20),),
                    fps_particles=(200,), fps_frames=21, fps_seconds=1.0, browser=False)
 

@@ -41,6 +41,7 @@ METHODS = {
     "otcfm": "torchcfm ExactOptimalTransportConditionalFlowMatcher(sigma=0), Adam lr 1e-3, Heun 50",
 }
 PEERS = ("cfm", "otcfm")
+_TARGETS: dict = {}
 
 
 def torchcfm_status() -> tuple[object | None, str]:
@@ -51,6 +52,14 @@ def torchcfm_status() -> tuple[object | None, str]:
         return None, (f"torchcfm is not importable ({exc}); install requirements-bench.txt "
                       "(torchcfm with --no-deps, and pot)")
     return tcfm, ""
+
+
+def get_target(name: str, n: int, pairs: int) -> Target:
+    """A `Target`, built once per (name, n, pairs) in this process (floors cost seconds)."""
+    key = (name, n, pairs)
+    if key not in _TARGETS:
+        _TARGETS[key] = Target(name, n, pairs)
+    return _TARGETS[key]
 
 
 class Target:
@@ -203,7 +212,7 @@ def run(settings: Settings, keep: dict | None = None) -> dict:
     runs, summary, floors = [], [], {}
     with threads(1):
         for name in settings.targets:
-            target = Target(name, settings.samples, settings.floor_pairs)
+            target = get_target(name, settings.samples, settings.floor_pairs)
             floors[name] = {**target.floor, "pairs": settings.floor_pairs,
                             "draws": target.floor_draws}
             ttq = {}

@@ -16,8 +16,8 @@ from ui import draw as d
 
 P = {"persist_state": "session"}
 DEFAULTS = ExperimentConfig()
-SOURCES = {"strokes": "✏️ draw strokes", "clicks": "📍 click points", "image": "🖼️ upload an image",
-           "csv": "📄 upload a CSV"}
+SOURCES = {"strokes": "draw strokes", "clicks": "click points", "image": "upload an image",
+           "csv": "upload a CSV"}
 SYMBOL = {"base": "ρ0", "target": "ρ1"}
 COLOR = {"base": ALPHA_COLOR, "target": BETA_COLOR}
 PREVIEW_N = 2000
@@ -149,7 +149,7 @@ if st_canvas is None:
     st.warning("The drawing canvas is not available here, so drawing and clicking are off; uploading "
                f"an image or a CSV works. ({canvas_problem})")
 
-left, right = st.columns([1, 1], gap="large")
+left, right = st.columns([5, 6], gap="large")
 made, problem = None, None
 with left:
     try:
@@ -168,13 +168,13 @@ with right:
     other_title = f"{other} {SYMBOL[other]}"
     pair = (mine, other_pts) if side == "base" else (other_pts, mine)
     titles = (mine_title, other_title) if side == "base" else (other_title, mine_title)
-    st.plotly_chart(clouds_figure(*pair, height=360, titles=titles), key="draw_preview",
+    st.plotly_chart(clouds_figure(*pair, height=320, titles=titles), key="draw_preview",
                     config={"displayModeBar": False})
     st.caption(f"{PREVIEW_N:,} samples each, before training. Yours: "
                f"{shown['label'] if shown else 'nothing yet'}. The Playground's {other}: {other_label}.")
 
     if problem:
-        st.error(problem, icon="🚫")
+        st.error(problem)
     elif made is None:
         st.caption(HINTS[source])
     elif made.notes:
@@ -199,7 +199,7 @@ with right:
         st.caption(f"Nothing stored for the {side} yet.")
     elif made is not None and stored == made.entry:
         st.success(f"Stored as the {side}: **{stored['label']}**. In the Playground, choose it in the "
-                   f"{side} menu (“user”).", icon="✅")
+                   f"{side} menu (“user”).")
     else:
         st.caption(f"Stored for the {side}: **{stored['label']}**"
                    + (f" (press **Use as {side}** to replace it with this one)." if made else "."))

@@ -3,6 +3,7 @@
 import numpy as np
 import streamlit as st
 
+from playground.animation import MAX_FRAMES, MAX_PARTICLES
 from playground.figures import animation_figure, clouds_figure, loss_figure
 from playground.training import resolve_device
 from ui.controls import (
@@ -140,11 +141,11 @@ if sess.has_model and sess.status != "training":
     anim = sess.animation(cfg, anim_opts["particles"], anim_opts["arrows_grid"])
     fig = animation_figure(anim.paths, anim.times, target_bg=anim.goal, true_frames=anim.true_frames,
                            trails=anim_opts["trails"], arrows=anim.arrows,
-                           webgl=anim_opts["particles"] > 2500, height=560 if present else 520)
+                           height=560 if present else 520)
     st.plotly_chart(fig, key="animation", config={"displayModeBar": False})
     st.caption(f"{anim.paths.shape[1]:,} particles × {len(anim.times)} frames "
                f"({cfg.sampler}, {len(anim.times) - 1} steps, {cfg.direction}). Colours mark where each "
-               "particle started. Caps: 5,000 particles, 201 frames.")
+               f"particle started. Caps: {MAX_PARTICLES:,} particles per panel, {MAX_FRAMES} frames.")
 elif sess.status == "training":
     st.caption("The animation appears when training stops or finishes.")
 else:

@@ -144,12 +144,12 @@ def cmd_run(args) -> int:
     from playground.experiment import run_experiment
 
     cfg = config_from_args(args)
-    out = _prepare_out(args.out)
-    try:  # build the distributions now, so a bad file fails before training
+    try:  # build the distributions now, so a bad file fails before anything is written
         make_distribution(cfg.base, cfg.base_params)
         make_distribution(cfg.target, cfg.target_params)
     except ValueError as exc:
         raise CliError(str(exc)) from None
+    out = _prepare_out(args.out)
     torch.set_num_threads(int(os.environ.get("PLAYGROUND_THREADS", "1")))
     result = run_experiment(cfg, on_chunk=_progress_printer(cfg))
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=out.parent))

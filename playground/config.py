@@ -153,7 +153,11 @@ class ExperimentConfig:
                 try:
                     check_finite(parse_formula(text))
                 except ValueError as exc:
-                    out.append(f"{name} formula: {exc}")
+                    if name == "gamma" and text.replace("-", "").isalnum() and not text.isdigit():
+                        out.append(f"unknown gamma {text!r}; choose one of {', '.join(GAMMAS)}, "
+                                   "or type a formula in t")
+                    else:
+                        out.append(f"{name} formula: {exc}")
         if out or not (math.isfinite(self.power) and self.power > 0) or not (
                 math.isfinite(self.gamma_scale) and self.gamma_scale >= 0):
             return out

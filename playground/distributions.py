@@ -67,6 +67,8 @@ class GaussianMixture(Distribution):
         if covs is None:
             s = torch.ones(k, dtype=torch.float64) if stds is None else torch.as_tensor(
                 np.asarray(stds, dtype=np.float64)).reshape(-1).expand(k)
+            if not torch.isfinite(s).all() or (s < 0).any():
+                raise ValueError("mixture standard deviations must be finite and >= 0")
             c = (s**2)[:, None, None] * torch.eye(2, dtype=torch.float64)
         else:
             c = torch.as_tensor(np.asarray(covs, dtype=np.float64)).reshape(k, 2, 2)

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+import plotly.colors
 import plotly.graph_objects as go
 
 BOX = 4.0
@@ -61,6 +62,12 @@ def _animate_args(duration: float, redraw: bool, **kw) -> dict:
         "transition": {"duration": 0},
         **kw,
     }
+
+
+def _colorscale(name) -> list:
+    """A named scale as explicit [[position, colour], ...]: plotly.js knows only a few names
+    (no "Phase", "Magma", "_r" variants) and validation, which would resolve them, is skipped."""
+    return plotly.colors.get_colorscale(name) if isinstance(name, str) else name
 
 
 def _f32(a) -> np.ndarray:
@@ -487,7 +494,7 @@ def _marker_colors(colors, start: np.ndarray) -> dict:
     if colors.dtype.kind in "fiu":  # numbers through a cyclic colour scale
         return {
             "color": _f32(colors),
-            "colorscale": "Phase",
+            "colorscale": _colorscale("Phase"),
             "cmin": float(colors.min()),
             "cmax": float(colors.max()),
             "showscale": False,
@@ -556,7 +563,7 @@ def field_figure(
     mag = np.repeat(np.hypot(rows[:, 2], rows[:, 3]).astype(np.float32), 3)
     trace = _arrow_trace(x, y, len(rows), webgl=False, tip_color=mag)
     trace["marker"].update(
-        colorscale="Viridis",
+        colorscale=_colorscale("Viridis"),
         showscale=True,
         size=np.tile([0.0, 11.0, 0.0], len(rows)),
         colorbar={"title": {"text": "|b|"}, "thickness": 14},
@@ -591,7 +598,7 @@ def heatmap_figure(
         dx=dx,
         y0=ymin + dy / 2,
         dy=dy,
-        colorscale=colorscale,
+        colorscale=_colorscale(colorscale),
         zmin=zmin,
         zmax=zmax,
         colorbar={"title": {"text": colorbar_title or ""}, "thickness": 14},

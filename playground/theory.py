@@ -59,7 +59,7 @@ class Estimate:
         return f"{self.mean:.{digits}g} ± {self.se:.2g}"
 
 
-def _z(diff: Estimate) -> float:
+def z_score(diff: Estimate) -> float:
     """|mean| / se: how many standard errors a difference is from 0."""
     if not math.isfinite(diff.mean) or not diff.se > 0:
         return math.nan if not math.isfinite(diff.mean) else (0.0 if diff.mean == 0 else math.inf)
@@ -190,7 +190,7 @@ def _ball_check(v: Tensor, xt: Tensor, exact: Callable[[Tensor], Tensor], t: flo
         f_in = exact(x_in).to(F64)
         ball = (float(f_in[:, 0].mean()), float(f_in[:, 1].mean()))
         diff = (Estimate.of(v_in[:, 0] - f_in[:, 0]), Estimate.of(v_in[:, 1] - f_in[:, 1]))
-        z = max(_z(d) for d in diff)
+        z = max(z_score(d) for d in diff)
     else:
         ball, diff, z = (math.nan, math.nan), (Estimate(math.nan, math.nan),) * 2, math.nan
     mc = (Estimate.of(v_in[:, 0]), Estimate.of(v_in[:, 1]))
@@ -297,19 +297,37 @@ def loss_identity_check(field: ExactField, interpolant: Interpolant, base: Distr
         loss, dist = ((bhat - dx) ** 2).sum(1), ((bhat - b) ** 2).sum(1)
         diffs.append(loss - dist)
         rows.append(LossRow(name, Estimate.of(loss), Estimate.of(dist), Estimate.of(loss - dist),
-                            _z(Estimate.of(loss - dist - c))))
+                            z_score(Estimate.of(loss - dist - c))))
     between = Estimate.of(diffs[0] - diffs[1]) if len(diffs) > 1 else Estimate(0.0, 0.0)
-    return LossIdentityCheck(n, t_eps, Estimate.of(c), rows, between, _z(between))
+    return LossIdentityCheck(n, t_eps, Estimate.of(c), rows, between, z_score(between))
 
 
 # ----------------------------------------------------------------------------- 4. Euler
 
 
-def mean_floor(target: Distribution, n: int, generator: torch.Generator, repeats: int = 4) -> float:
-    """Energy-distance noise floor at sample size n, averaged over `repeats` pairs of fresh
-    target samples: one pair alone varies by a factor of several for a multi-modal target."""
-    return sum(noise_floor(target, n, generator, {"e": energy_distance})["e"]
-               for _ in range(repeats)) / repeats
+@dataclass(frozen=True)
+class Floor:
+    """The energy-distance noise floor at sample size n: mean and std over `repeats` pairs of
+    independent target samples (one pair alone varies by a factor of several for a multi-modal
+    target). A sampler is as good as the floor allows when its figure is below `bound`."""
+
+    n: int
+    mean: float
+    std: float
+    repeats: int
+
+    @property
+    def bound(self) -> float:
+        """mean + 3 std."""
+        return self.mean + 3 * self.std
+
+
+def floor_estimate(target: Distribution, n: int, generator: torch.Generator,
+                   repeats: int = 6) -> Floor:
+    """`Floor` from `repeats` pairs of fresh target samples of size n."""
+    vals = torch.tensor([noise_floor(target, n, generator, {"e": energy_distance})["e"]
+                         for _ in range(repeats)], dtype=F64)
+    return Floor(n, float(vals.mean()), float(vals.std()) if repeats > 1 else 0.0, repeats)
 
 
 @dataclass(frozen=True)
@@ -318,8 +336,8 @@ class EulerDemo:
 
     rows: dicts with step k, t_k, particle, X_k (x, y), b(t_k, X_k) (u, v), X_{k+1} (x, y), as
     produced by the library's `integrate`; `residual`: max |X_{k+1} − X_k − h b(t_k, X_k)|.
-    energy / floor: energy distance of n Euler samples (`quality_steps` steps) to fresh target
-    samples, and between two target samples (the noise floor, see `mean_floor`).
+    energy: energy distance of n Euler samples (`quality_steps` steps) to fresh target samples,
+    read against `floor` (see `Floor`).
     """
 
     steps: int
@@ -328,12 +346,12 @@ class EulerDemo:
     quality_steps: int
     n: int
     energy: float
-    floor: float
+    floor: Floor
 
 
 @torch.no_grad()
 def euler_demo(field: Field, base: Distribution, target: Distribution, steps: int = 5,
-               particles: int = 3, n: int = 2000, quality_steps: int = 50,
+               particles: int = 3, n: int = 1000, quality_steps: int = 50,
                generator: torch.Generator | None = None) -> EulerDemo:
     """Run `playground.sampling.integrate(..., "euler")` on `particles` base samples for `steps`
     steps and tabulate every update; then carry n samples with `quality_steps` steps."""
@@ -352,7 +370,7 @@ def euler_demo(field: Field, base: Distribution, target: Distribution, steps: in
                          "X_k+1": _vec(traj.path[k + 1, i])})
     final = integrate(field, base.sample(n, g), quality_steps, "euler", keep=0).final
     energy = energy_distance(final, target.sample(n, g))
-    floor = mean_floor(target, n, g)
+    floor = floor_estimate(target, n, g)
     return EulerDemo(steps, rows, residual, quality_steps, n, energy, floor)
 
 
@@ -433,25 +451,27 @@ def euler_maruyama(drift: Field, score: Field, x: Tensor, steps: int, epsilon: f
 class SDECheck:
     """Energy distance to the target of n SDE samples for each ε, beside the noise floor.
 
-    rows: dicts {"epsilon", "energy", "ratio"} (ratio = energy / floor).
+    rows: dicts {"epsilon", "energy", "ratio", "within"}: ratio = energy / floor.mean, within =
+    energy <= floor.bound.
     """
 
     n: int
     steps: int
-    floor: float
+    floor: Floor
     rows: list[dict]
 
 
 def sde_check(field: ExactField, base: Distribution, target: Distribution,
-              epsilons=(0.0, 0.5, 1.0), n: int = 2000, steps: int = 100,
+              epsilons=(0.0, 0.5, 1.0), n: int = 1000, steps: int = 100,
               generator: torch.Generator | None = None, t0: float = 0.0) -> SDECheck:
     """Run `euler_maruyama` with the exact b and s from the same n base samples for each ε."""
     g = generator if generator is not None else torch.Generator().manual_seed(0)
     x = base.sample(n, g)
-    floor = mean_floor(target, n, g)
+    floor = floor_estimate(target, n, g)
     rows = []
     for eps in epsilons:
         final = euler_maruyama(field.drift, field.score, x, steps, float(eps), g, t0, 1 - t0)
         e = energy_distance(final, target.sample(n, g))
-        rows.append({"epsilon": float(eps), "energy": e, "ratio": e / floor if floor > 0 else math.inf})
+        rows.append({"epsilon": float(eps), "energy": e,
+                     "ratio": e / floor.mean if floor.mean > 0 else math.inf, "within": e <= floor.bound})
     return SDECheck(n, steps, floor, rows)

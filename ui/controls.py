@@ -151,7 +151,7 @@ def sampling_controls(container=st) -> dict:
     sampler = c1.selectbox("integrator", samplers, index=samplers.index(DEFAULTS.sampler),
                            key="sampler", format_func=SAMPLER_LABELS.get, **PERSIST)
     nfe = c2.slider("time steps", *UI_LIMITS["nfe"], DEFAULTS.nfe, key="nfe", **PERSIST,
-                    help=f"integration steps = animation frames − 1 (at most {MAX_FRAMES - 1})")
+                    help=f"integration steps = animation frames − 1 (at most {MAX_FRAMES - 1} for a smooth animation)")
     direction = container.radio("direction", list(CHOICES["direction"]), key="direction", horizontal=True,
                                 format_func={"forward": "forward: base → target",
                                              "backward": "backward: target → base"}.get, **PERSIST)
@@ -161,7 +161,7 @@ def sampling_controls(container=st) -> dict:
 def animation_controls(container=st) -> dict:
     c1, c2, c3 = container.columns(3)
     particles = c1.slider("particles", *UI_LIMITS["particles"], 1000, 100, key="particles", **PERSIST,
-                          help=f"at most {MAX_PARTICLES}; above 2500 the animation draws with WebGL")
+                          help=f"at most {MAX_PARTICLES:,} per panel, so the animation stays smooth")
     trails = c2.slider("trails", 0, 200, 30, 10, key="trails", **PERSIST, help="paths of this many particles")
     arrows = c3.toggle("drift arrows", True, key="arrows", **PERSIST, help="b̂(t, x) on a 15×15 grid")
     return {"particles": int(particles), "trails": int(trails), "arrows_grid": 15 if arrows else 0}

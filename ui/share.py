@@ -62,7 +62,7 @@ def apply_config(cfg: ExperimentConfig, label: str = "from a link") -> list[str]
     ss["steps"] = int(min(max(cfg.steps, 10), 50_000))
     if ss["steps"] != cfg.steps:
         notices.append(f"steps {cfg.steps} is outside the app's range: using {ss['steps']}")
-    ss["nfe"] = int(min(max(cfg.nfe, 2), 200))
+    ss["nfe"] = int(min(max(cfg.nfe, 2), 100))
     for key in ("seed", "coupling", "device", "sampler", "direction"):
         ss[key] = getattr(cfg, key)
     return notices

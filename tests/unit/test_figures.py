@@ -94,6 +94,7 @@ def test_colours_fixed_per_particle_and_follow_start_angle():
     # explicit numeric colours go through a cyclic scale, explicit CSS colours are kept
     fig2 = F.animation_figure(traj, t, colors=np.arange(200.0))
     assert fig2.data[0].marker.cmax == 199
+    assert not isinstance(json.loads(fig2.to_json())["data"][0]["marker"]["colorscale"], str)
     fig3 = F.animation_figure(traj, t, colors=np.array(["red"] * 200))
     assert list(fig3.data[0].marker.color) == ["red"] * 200
 
@@ -248,6 +249,9 @@ def test_clouds_field_heatmap():
     _validate(heat)
     assert heat.data[0].x0 == pytest.approx(-4 + 0.2) and heat.data[0].dy == pytest.approx(0.4)
     assert heat.layout.yaxis.scaleanchor == "x"
+    # named scales are written out: plotly.js itself knows no "Magma" and no "_r" suffix
+    magma = F.heatmap_figure(rng.random((3, 3)), colorscale="Magma_r")
+    assert json.loads(magma.to_json())["data"][0]["colorscale"][0] == [0.0, "#fcfdbf"]
 
 
 def _all_figures():
