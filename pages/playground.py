@@ -19,7 +19,7 @@ from ui.controls import (
 from ui.share import presenting, share_panel, show_url_notices
 from ui.state import playground_session
 
-CHUNK_SECONDS = 0.5  # one fragment run trains this long, then redraws (Stop waits at most this)
+CHUNK_SECONDS = 0.8  # one fragment run trains this long, then redraws (Stop waits at most this)
 
 sess = playground_session()
 
@@ -119,7 +119,7 @@ def live_training():
     preview = s.preview_samples()
     if preview is not None:
         right.plotly_chart(clouds_figure(preview, target_pts, height=280,
-                                         titles=(f"samples at step {state.step}", "target")),
+                                         titles=(f"samples at step {s.preview_step}", "target")),
                            key=f"preview_{state.step}", config={"displayModeBar": False})
     if was_training and s.status != "training":
         st.rerun()  # training ended: redraw the whole page (buttons, animation)

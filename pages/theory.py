@@ -3,7 +3,15 @@ the current experiment and the library's own source (read at run time, so it nev
 
 import inspect
 import os
+import sys
 import textwrap
+from pathlib import Path
+
+# Run on its own (`streamlit run pages/theory.py`), this folder comes first on sys.path and
+# pages/playground.py would shadow the `playground` package: put the repository root first.
+ROOT = str(Path(__file__).resolve().parents[1])
+if sys.path[0] != ROOT:
+    sys.path.insert(0, ROOT)
 
 import pandas as pd
 import streamlit as st

@@ -17,12 +17,15 @@ from typing import Any
 from playground.couplings import COUPLINGS
 from playground.distributions import DISTRIBUTIONS, PARAMETRIC
 from playground.schedules import GAMMAS, PAIRS
+from playground.score import DENOISER_MODES
+from playground.sde import EPSILON_SHAPES
 
-SAMPLER_NAMES = ("euler", "heun", "rk4")
+SAMPLER_NAMES = ("euler", "heun", "rk4", "em")  # em: Euler–Maruyama for the SDE (playground.sde)
 DIRECTIONS = ("forward", "backward")
 ACTIVATION_NAMES = ("silu", "gelu", "relu", "tanh", "softplus")
 LR_SCHEDULES = ("cosine", "constant")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+MODEL_KINDS = ("learned", "exact")
 
 
 class ConfigError(ValueError):
@@ -66,6 +69,12 @@ class ExperimentConfig:
     nfe: int = 50  # integration steps: Euler evaluates b once a step, Heun twice, RK4 four times
     direction: str = "forward"  # forward: base → target; backward: target → base
     device: str = "auto"
+    # stochastic side (playground.score, playground.sde)
+    model: str = "learned"  # learned: train b̂ (and η̂); exact: closed-form field of a mixture pair, no training
+    denoiser: str = "auto"  # learn η̂(t, x) = E[z | x_t = x] beside b̂: auto (γ > 0 or sampler em), on, off
+    epsilon: float = 0.0  # ε of the SDE sampler em (0 = the probability-flow ODE)
+    epsilon_shape: str = "constant"  # ε(t): constant, bump = ε·4t(1−t), sinesquared = ε·sin²(πt)
+    t0: float = 1e-3  # the SDE runs on [t0, 1 − t0], where the score is finite
 
     # ------------------------------------------------------------------ (de)serialisation
     def to_dict(self) -> dict[str, Any]:
@@ -207,6 +216,8 @@ LIMITS: dict[str, tuple[float, float]] = {
     "seed": (0, 2**31 - 1),
     "samples": (10, 200_000),
     "nfe": (1, 1000),
+    "epsilon": (0.0, 10.0),
+    "t0": (1e-5, 0.1),
 }
 """Allowed range of every numeric field (inclusive)."""
 
@@ -219,6 +230,9 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "sampler": SAMPLER_NAMES,
     "direction": DIRECTIONS,
     "device": DEVICES,
+    "model": MODEL_KINDS,
+    "denoiser": DENOISER_MODES,
+    "epsilon_shape": tuple(EPSILON_SHAPES),
 }
 """Allowed values of every categorical field."""
 

@@ -30,11 +30,18 @@ def minibatch_ot(x0: Tensor, x1: Tensor) -> tuple[Tensor, Tensor]:
     return x0, x1[torch.as_tensor(perm, device=x1.device)]
 
 
+def mirror(x0: Tensor, x1: Tensor) -> tuple[Tensor, Tensor]:
+    """x1 := x0 (the drawn x1 is unused): with α + β = 1, x_t = x0 + γ(t) z, the mirror interpolant."""
+    return x0, x0
+
+
 COUPLINGS: dict[str, Callable[[Tensor, Tensor], tuple[Tensor, Tensor]]] = {
     "independent": independent,
     "ot": minibatch_ot,
+    "mirror": mirror,
 }
-COUPLING_LABELS = {"independent": "independent (ρ0 ⊗ ρ1)", "ot": "minibatch optimal transport"}
+COUPLING_LABELS = {"independent": "independent (ρ0 ⊗ ρ1)", "ot": "minibatch optimal transport",
+                   "mirror": "mirror (x1 = x0; the target is not used)"}
 
 
 def make_coupling(name: str) -> Callable[[Tensor, Tensor], tuple[Tensor, Tensor]]:

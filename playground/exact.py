@@ -127,6 +127,17 @@ class ExactField:
         """∇·b(t, x) in closed form, (n,)."""
         return self._eval(t, x, ("div",))["div"]
 
+    def drift_and_score(self, t, x: Tensor) -> tuple[Tensor, Tensor]:
+        """(b, s), each (n, 2), from one pass: what the SDE sampler (playground.sde) needs."""
+        out = self._eval(t, x, ("drift", "score"))
+        return out["drift"], out["score"]
+
+    def drift_and_divergence(self, t, x: Tensor) -> tuple[Tensor, Tensor]:
+        """(b (n, 2), ∇·b (n,)) from one pass: what the likelihood ODE (playground.likelihood)
+        needs; the divergence is the closed form, no autograd."""
+        out = self._eval(t, x, ("drift", "div"))
+        return out["drift"], out["div"]
+
     def fields(self, t, x: Tensor) -> dict[str, Tensor]:
         """All of drift, score, log_density ("logp") and divergence ("div") in one pass."""
         return self._eval(t, x, ("drift", "score", "logp", "div"))

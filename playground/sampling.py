@@ -4,6 +4,8 @@ A *field* is any callable `(t (n,), x (n, 2)) -> (n, 2)`: a trained `FieldMLP`, 
 `ExactField.drift`. `integrate` runs Euler (the seed's), Heun or RK4 forward (t: 0 → 1, base →
 target) or backward (t: 1 → 0, target → base), under `torch.no_grad()`, in chunks of particles,
 and returns a `Trajectory` detached on the CPU. Registry: `SAMPLERS` (name → evaluations a step).
+`em` is Euler–Maruyama for the SDE (`playground.sde.integrate_sde`, with the score and ε); here,
+without noise (ε = 0), it is the Euler step of the ODE.
 """
 
 from __future__ import annotations
@@ -16,10 +18,10 @@ import torch
 Tensor = torch.Tensor
 Field = Callable[[Tensor, Tensor], Tensor]
 
-SAMPLERS: dict[str, int] = {"euler": 1, "heun": 2, "rk4": 4}
+SAMPLERS: dict[str, int] = {"euler": 1, "heun": 2, "rk4": 4, "em": 1}
 """Sampler name → drift evaluations per step."""
 SAMPLER_LABELS = {"euler": "Euler (1 evaluation a step)", "heun": "Heun (2 a step)",
-                  "rk4": "RK4 (4 a step)"}
+                  "rk4": "RK4 (4 a step)", "em": "Euler–Maruyama SDE (1 a step, + score)"}
 CHUNK = 10_000
 
 
@@ -40,7 +42,7 @@ class Trajectory:
 def _step(field: Field, method: str, t: float, h: float, x: Tensor) -> Tensor:
     n = x.shape[0]
     tt = torch.full((n,), t, dtype=x.dtype, device=x.device)
-    if method == "euler":
+    if method in ("euler", "em"):  # em without noise (ε = 0) is Euler
         return x + h * field(tt, x)
     if method == "heun":
         k1 = field(tt, x)

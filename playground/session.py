@@ -60,6 +60,7 @@ class PlaygroundSession:
     chunk_steps: list[int] = field(default_factory=list)
     preview: np.ndarray | None = None
     preview_step: int = -1
+    preview_time: float = 0.0
     _animation_key: tuple | None = None
     _animation: AnimationData | None = None
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -176,12 +177,15 @@ class PlaygroundSession:
         self.status, self.message = "error", message
 
     @torch.no_grad()
-    def preview_samples(self, n: int = 1000, steps: int = 20) -> np.ndarray | None:
-        """Samples of the current model (Euler, few steps), recomputed when the model moved."""
+    def preview_samples(self, n: int = 1000, steps: int = 20, every: float = 2.0) -> np.ndarray | None:
+        """Samples of the current model (Euler, few steps), recomputed when the model moved, at
+        most every `every` seconds while it trains (always once it stopped)."""
         s = self.state
         if s is None or s.step == 0:
             return None
-        if self.preview is None or self.preview_step != s.step:
+        fresh = self.status == "training" and time.monotonic() - self.preview_time < every
+        if self.preview is None or (self.preview_step != s.step and not fresh):
+            self.preview_time = time.monotonic()
             with self.lock:
                 g = torch.Generator().manual_seed(s.config.seed + 2)
                 x0 = (s.base if s.config.direction == "forward" else s.target).sample(n, g)

@@ -1,6 +1,10 @@
 """Training the drift b̂(t, x) in chunks: a state object and `train_steps(state, n) -> losses`.
 
-The loss is MATH.md's  E_t E |b̂(t, x_t) − ẋ_t|²  (antithetic form when γ > 0). Training runs in
+The loss is MATH.md's  E_t E |b̂(t, x_t) − ẋ_t|²  (antithetic form when γ > 0). When the config
+asks for it (`playground.score.denoiser_kind`: γ > 0 or the SDE sampler, by default) the same
+network also learns the denoiser η̂(t, x) = E[z | x_t = x] on a second head, from the same batch,
+with the loss E|η̂(t, x_t) − z|² (antithetic targets ±z); `state.losses` stays the drift loss and
+`state.denoiser_losses` records the denoiser's. The default γ = 0 run is unchanged. Training runs in
 chunks that return to the caller, so a page can draw progress and stop between chunks. All
 randomness comes from the state's own `torch.Generator` (seeded from the config), so two runs
 with the same config and seed give identical losses. A non-finite loss or gradient raises
@@ -23,6 +27,7 @@ from playground.distributions import Distribution, make_distribution
 from playground.interpolants import Interpolant
 from playground.models import FieldMLP
 from playground.schedules import Schedule, resolve_schedule
+from playground.score import Head, LearnedFields, TwoHeadMLP, denoiser_kind
 
 Tensor = torch.Tensor
 T_EPS = 1e-3
@@ -96,6 +101,9 @@ class TrainState:
     losses: list[float] = field(default_factory=list)
     device_note: str = ""
     first_loss: float | None = None
+    denoiser: torch.nn.Module | None = None  # η̂(t, x) (n, 2), a head of the drift's network
+    denoiser_kind: str = "none"  # "z" (s = −η̂/γ), "x0" (one-sided, s = −η̂/α) or "none"
+    denoiser_losses: list[float] = field(default_factory=list)
 
     @property
     def total_steps(self) -> int:
@@ -120,6 +128,22 @@ class TrainState:
         """The learned drift as a field `(t (n,), x (n, 2)) -> (n, 2)` in eval mode."""
         return self.model
 
+    @property
+    def network(self) -> torch.nn.Module:
+        """The module that owns every trained weight (what model.pt saves)."""
+        return self.model.net if isinstance(self.model, Head) else self.model
+
+    @property
+    def has_score(self) -> bool:
+        return self.denoiser is not None
+
+    def fields(self) -> LearnedFields | None:
+        """Drift and score (one evaluation) for the SDE sampler; None without a denoiser."""
+        if self.denoiser is None:
+            return None
+        self.model.eval()
+        return LearnedFields(self.network, self.interpolant.schedule, self.denoiser_kind)
+
 
 def make_state(cfg: ExperimentConfig, device: str | torch.device | None = None) -> TrainState:
     """A fresh run for `cfg`: model initialised from the seed, optimizer, data generator."""
@@ -129,15 +153,25 @@ def make_state(cfg: ExperimentConfig, device: str | torch.device | None = None) 
     else:
         dev, note = device, f"using {device}"
     init_gen = torch.Generator().manual_seed(cfg.seed)
-    model = build_model(cfg, init_gen).to(dev)
+    base, target = build_distributions(cfg)
+    schedule = build_schedule(cfg)
+    kind = denoiser_kind(cfg.denoiser, schedule.stochastic, base,
+                         sde_asked=cfg.sampler == "em" or cfg.epsilon > 0,
+                         needs_score=cfg.sampler == "em" and cfg.epsilon > 0)
+    denoiser = None
+    if kind == "none":
+        model = build_model(cfg, init_gen).to(dev)
+    else:  # one trunk, two heads [b̂ | η̂] (see playground.score for the measurement)
+        net = TwoHeadMLP(cfg.width, cfg.depth, cfg.activation, cfg.time_features,
+                         generator=init_gen).to(dev)
+        model, denoiser = Head(net, 0, 2), Head(net, 2, 4)
     try:
         opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=True)
     except (RuntimeError, TypeError):  # fused unsupported on this device/dtype
         opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     data_gen = torch.Generator().manual_seed(cfg.seed + 1)
-    base, target = build_distributions(cfg)
-    return TrainState(cfg, dev, model, opt, data_gen, base, target,
-                      Interpolant(build_schedule(cfg)), device_note=note)
+    return TrainState(cfg, dev, model, opt, data_gen, base, target, Interpolant(schedule),
+                      device_note=note, denoiser=denoiser, denoiser_kind=kind)
 
 
 def draw_batch(state: TrainState, n: int):
@@ -166,6 +200,24 @@ def drift_loss(model, interpolant: Interpolant, t, x0, x1, z, antithetic: bool) 
     return ((model(s.t, s.xt) - s.dxt) ** 2).sum(1).mean()
 
 
+def drift_denoiser_loss(net, interpolant: Interpolant, t, x0, x1, z, antithetic: bool,
+                        kind: str = "z") -> tuple[Tensor, Tensor]:
+    """(drift loss, denoiser loss) from one evaluation of a two-head network [b̂ | η̂].
+
+    The denoiser's target is z (kind "z"; the antithetic partner x− = I − γz has target −z) or
+    x0 (kind "x0", one-sided interpolant with a standard Gaussian base)."""
+    s = interpolant.sample(t, x0, x1, z)
+    if antithetic and interpolant.schedule.stochastic:
+        m = interpolant.antithetic(s)
+        out = net(torch.cat([s.t, m.t]), torch.cat([s.xt, m.xt]))
+        target_b, target_eta = torch.cat([s.dxt, m.dxt]), torch.cat([z, -z])
+    else:
+        out = net(s.t, s.xt)
+        target_b, target_eta = s.dxt, (z if kind == "z" else x0)
+    return (((out[:, :2] - target_b) ** 2).sum(1).mean(),
+            ((out[:, 2:] - target_eta) ** 2).sum(1).mean())
+
+
 def train_steps(state: TrainState, n: int) -> np.ndarray:
     """Run up to n optimizer steps (fewer if the budget ends); return their losses (k,).
 
@@ -180,7 +232,8 @@ def train_steps(state: TrainState, n: int) -> np.ndarray:
     antithetic = cfg.antithetic and state.interpolant.schedule.stochastic
     n_pairs = max(1, cfg.batch // 2) if antithetic else cfg.batch
     model.train()
-    losses = []
+    losses, eta_losses = [], []
+    two_heads = state.denoiser is not None
     start = time.perf_counter()
     for _ in range(n):
         if state.done:
@@ -189,7 +242,12 @@ def train_steps(state: TrainState, n: int) -> np.ndarray:
         for group in opt.param_groups:
             group["lr"] = lr
         t, x0, x1, z = draw_batch(state, n_pairs)
-        loss = drift_loss(model, state.interpolant, t, x0, x1, z, antithetic)
+        if two_heads:
+            loss_b, loss_eta = drift_denoiser_loss(state.network, state.interpolant, t, x0, x1, z,
+                                                   antithetic, state.denoiser_kind)
+            loss = loss_b + loss_eta
+        else:
+            loss = drift_loss(model, state.interpolant, t, x0, x1, z, antithetic)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if cfg.grad_clip > 0:
@@ -207,12 +265,18 @@ def train_steps(state: TrainState, n: int) -> np.ndarray:
             _restore(state, snapshot)
             raise TrainingDiverged(state.step + len(losses) + 1, what, state.step)
         opt.step()
-        losses.append(lv)
+        if two_heads:
+            losses.append(loss_b.detach())
+            eta_losses.append(loss_eta.detach())
+        else:
+            losses.append(lv)
         state.step += 1
         state.train_seconds = snapshot[4] + (time.perf_counter() - start)
     model.eval()
     values = torch.stack(losses).cpu().numpy().astype(np.float64) if losses else np.zeros(0)
     state.losses.extend(values.tolist())
+    if eta_losses:
+        state.denoiser_losses.extend(torch.stack(eta_losses).cpu().double().tolist())
     return values
 
 

@@ -1,0 +1,304 @@
+"""Scenes: curated experiments and their small pre-trained weights, so each one animates at once.
+
+A `Scene` is a name, a title, a one-line description and the config overrides of one experiment
+(everything else is an `ExperimentConfig` default, and every value is one the Playground's
+widgets can show, so loading a scene never makes the model look stale). `SCENES` is the registry.
+
+`build_scenes` trains each scene's config on the CPU with one thread (fixed steps, the config's
+seed: deterministic) and writes, into `assets/scenes/`:
+
+    NAME.npz        the drift's state_dict in float16 (a zip written with fixed timestamps, so the
+                    same weights give the same bytes and the same sha256)
+    NAME.png        a small thumbnail: samples of the shipped model, coloured by where they started
+    manifest.json   per scene: name, title, description, the full config, steps, metrics of the
+                    shipped (float16) weights against the noise floor, file sizes and sha256
+
+`load_scene(name)` returns (config, state_dict, manifest entry) after checking the file's sha256;
+it never trains. The command line is `python -m playground build-scenes [--out DIR] [--only NAME]`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import sys
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from playground.config import ExperimentConfig
+from playground.experiment import generate, measure
+from playground.training import build_distributions, build_model, make_state, train
+
+ASSETS = Path(__file__).resolve().parents[1] / "assets" / "scenes"
+"""Where the shipped weights, thumbnails and manifest live."""
+MANIFEST = "manifest.json"
+FORMAT = 1
+THUMBNAIL_PX = 160
+THUMBNAIL_POINTS = 2000
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+class SceneError(RuntimeError):
+    """A scene's files are missing, unreadable or do not match the manifest."""
+
+
+@dataclass(frozen=True)
+class Scene:
+    """One curated experiment. `overrides` are ExperimentConfig fields that differ from the defaults;
+    `energy_bound`: the shipped model's energy distance must be at most floor + this."""
+
+    name: str
+    title: str
+    description: str
+    overrides: dict = field(default_factory=dict)
+    energy_bound: float = 0.01
+
+    def config(self) -> ExperimentConfig:
+        return ExperimentConfig.from_dict(self.overrides)
+
+
+_NOISY = {"schedule": "linear", "gamma": "brownian", "gamma_scale": 1.0}
+
+SCENES: dict[str, Scene] = {s.name: s for s in (
+    Scene("moons", "Gaussian → two moons",
+          "The plain linear interpolant x_t = (1−t) x0 + t x1: noise flows into two moons along a learned ODE.",
+          {"base": "gaussian", "target": "moons", "steps": 4000}),
+    Scene("checkerboard-noisy", "8 Gaussians → checkerboard, γ > 0",
+          "Linear α, β with noise γ = √(t(1−t)) z in between: the eight bumps blur, then sharpen into squares.",
+          {"base": "8gaussians", "target": "checkerboard", **_NOISY, "steps": 6000}),
+    Scene("encdec", "Encoder–decoder through noise",
+          "α = cos²(πt) before ½, β = cos²(πt) after, γ = sin²(πt): at t = ½ every point is pure noise z, "
+          "so the spiral is encoded into a Gaussian and decoded into two moons.",
+          {"base": "spiral", "target": "moons", "schedule": "encdec", "gamma": "sinesquared",
+           "gamma_scale": 1.0, "steps": 6000}),
+    Scene("mirror", "Mirror interpolant: checkerboard → noise → checkerboard",
+          "Base and target are the same sample (coupling mirror: x1 = x0), so x_t = x0 + sin²(πt) z: "
+          "the checkerboard dissolves into noise and the drift rebuilds it.",
+          {"base": "checkerboard", "target": "checkerboard", "coupling": "mirror", "gamma": "sinesquared",
+           "gamma_scale": 1.0, "steps": 5000}),
+    Scene("coupling-independent", "Independent coupling: Gaussian → 8 Gaussians",
+          "Pairs (x0, x1) drawn independently: the learned paths bend. Compare the trails with the "
+          "optimal-transport scene, or try 5 time steps on both.",
+          {"base": "gaussian", "target": "8gaussians", "coupling": "independent", "steps": 3000}),
+    Scene("coupling-ot", "Optimal-transport coupling: Gaussian → 8 Gaussians",
+          "Pairs re-matched by minibatch optimal transport: nearly straight paths, which even a few "
+          "Euler steps follow well.",
+          {"base": "gaussian", "target": "8gaussians", "coupling": "ot", "steps": 3000}),
+    Scene("ode-noisy", "Probability-flow ODE of a noisy interpolant: 8 Gaussians → moons",
+          "γ = √(t(1−t)) makes the interpolant stochastic, yet the learned drift is sampled with a "
+          "deterministic ODE (Heun) that reaches the same distribution.",
+          {"base": "8gaussians", "target": "moons", **_NOISY, "steps": 5000}),
+)}
+"""Every scene, in gallery order."""
+
+
+# ----------------------------------------------------------------------------- weights files
+
+
+def half_state_dict(model: torch.nn.Module) -> dict[str, np.ndarray]:
+    """The model's state_dict as float16 numpy arrays (what a scene ships)."""
+    return {k: v.detach().cpu().to(torch.float16).numpy() for k, v in model.state_dict().items()}
+
+
+def weights_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    """An .npz (readable by `np.load`) with fixed timestamps and sorted keys: same arrays, same bytes."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for key in sorted(arrays):
+            npy = io.BytesIO()
+            np.lib.format.write_array(npy, np.ascontiguousarray(arrays[key]), allow_pickle=False)
+            info = zipfile.ZipInfo(f"{key}.npy", date_time=_ZIP_TIME)
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, npy.getvalue(), compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
+    return buf.getvalue()
+
+
+def read_weights(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of a weights file (float16, as shipped)."""
+    with np.load(path, allow_pickle=False) as data:
+        return {k: data[k] for k in data.files}
+
+
+def to_state_dict(arrays: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+    """float32 tensors ready for `model.load_state_dict`."""
+    return {k: torch.from_numpy(np.asarray(v, dtype=np.float32)) for k, v in arrays.items()}
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+def load_manifest(folder: Path = ASSETS) -> dict:
+    """The manifest as a dict {"format", "torch", "scenes": [entry, ...]}; SceneError if unreadable."""
+    path = Path(folder) / MANIFEST
+    try:
+        data = json.loads(path.read_text())
+    except OSError as exc:
+        raise SceneError(f"no scene manifest at {path} ({exc.strerror or exc}): run "
+                         "`python -m playground build-scenes`") from None
+    except json.JSONDecodeError:
+        raise SceneError(f"{path} is not valid JSON") from None
+    if not isinstance(data, dict) or not isinstance(data.get("scenes"), list):
+        raise SceneError(f"{path} has no list of scenes")
+    return data
+
+
+def manifest_entry(name: str, folder: Path = ASSETS) -> dict:
+    for entry in load_manifest(folder)["scenes"]:
+        if entry.get("name") == name:
+            return entry
+    raise SceneError(f"scene {name!r} is not in the manifest; known: {', '.join(SCENES)}")
+
+
+def load_scene(name: str, folder: Path = ASSETS) -> tuple[ExperimentConfig, dict[str, torch.Tensor], dict]:
+    """(config, float32 state_dict, manifest entry) of a shipped scene; never trains.
+
+    Raises SceneError when the scene is unknown, its file is missing, or its sha256 differs from
+    the manifest's.
+    """
+    if name not in SCENES:
+        raise SceneError(f"unknown scene {name!r}; choose one of {', '.join(SCENES)}")
+    entry = manifest_entry(name, folder)
+    path = Path(folder) / entry["weights"]
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SceneError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if sha256(data) != entry["sha256"]:
+        raise SceneError(f"{path} does not match the manifest's sha256: rebuild with "
+                         f"`python -m playground build-scenes --only {name}`")
+    cfg = ExperimentConfig.from_dict(entry["config"])
+    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+        state_dict = to_state_dict({k: npz[k] for k in npz.files})
+    return cfg, state_dict, entry
+
+
+def thumbnail_path(name: str, folder: Path = ASSETS) -> Path | None:
+    """The scene's thumbnail PNG, or None when it is absent."""
+    path = Path(folder) / f"{name}.png"
+    return path if path.is_file() else None
+
+
+# ----------------------------------------------------------------------------- building
+
+
+def train_scene(scene: Scene, log=None):
+    """Train the scene's config on the CPU with one thread (deterministic); the TrainState."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        state = make_state(scene.config(), device="cpu")
+        train(state, chunk=500, callback=None if log is None else
+              lambda s, _losses: log(f"\r  {scene.name}: step {s.step}/{s.config.steps}", end=""))
+    finally:
+        torch.set_num_threads(threads)
+    return state
+
+
+@torch.no_grad()
+def evaluate(cfg: ExperimentConfig, arrays: dict[str, np.ndarray]):
+    """Sample cfg.samples points with these (float16) weights; (metrics, trajectory)."""
+    model = build_model(cfg, torch.Generator().manual_seed(cfg.seed))
+    model.load_state_dict(to_state_dict(arrays))
+    model.eval()
+    base, target = build_distributions(cfg)
+    traj = generate(model, cfg, base, target, device="cpu")
+    return measure(traj, cfg, base, target), traj
+
+
+def thumbnail_png(path: np.ndarray, px: int = THUMBNAIL_PX, box: float = 4.0) -> bytes:
+    """A small PNG of where the particles end, each coloured by where it started; path (T, n, 2)."""
+    from PIL import Image, ImageDraw
+
+    from playground.figures import position_colors
+
+    start, end = np.asarray(path[0]), np.asarray(path[-1])
+    colors = position_colors(start)
+    img = Image.new("RGB", (px, px), "white")
+    draw = ImageDraw.Draw(img)
+    pix = (end + box) / (2 * box) * (px - 1)
+    for (x, y), c in zip(pix, colors):
+        y = px - 1 - y
+        if 0 <= x < px and 0 <= y < px:
+            draw.rectangle([x - 0.5, y - 0.5, x + 0.5, y + 0.5], fill=str(c))
+    out = io.BytesIO()
+    img.save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+def build_scene(scene: Scene, folder: Path, log=None) -> dict:
+    """Train one scene, write its weights and thumbnail into folder; its manifest entry."""
+    t0 = time.perf_counter()
+    state = train_scene(scene, log)
+    seconds = time.perf_counter() - t0
+    arrays = half_state_dict(state.model)
+    cfg = scene.config()
+    metrics, traj = evaluate(cfg, arrays)
+    weights = weights_bytes(arrays)
+    thumb = thumbnail_png(traj.path[:, :THUMBNAIL_POINTS].numpy())
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{scene.name}.npz").write_bytes(weights)
+    (folder / f"{scene.name}.png").write_bytes(thumb)
+    keep = ("energy_distance", "floor_energy_distance", "sliced_w2", "floor_sliced_w2", "path_straightness")
+    return {
+        "name": scene.name, "title": scene.title, "description": scene.description,
+        "config": cfg.to_dict(), "steps": state.step, "train_seconds": round(seconds, 1),
+        "final_loss": round(float(np.mean(state.losses[-100:])), 5),
+        "metrics": {k: round(float(metrics[k]), 6) for k in keep},
+        "energy_bound": scene.energy_bound,
+        "weights": f"{scene.name}.npz", "bytes": len(weights), "sha256": sha256(weights),
+        "thumbnail": f"{scene.name}.png", "thumbnail_bytes": len(thumb),
+    }
+
+
+def build_scenes(folder: Path = ASSETS, only: list[str] | None = None, log=None) -> dict:
+    """Train the scenes (all, or those named in `only`), write their files and the manifest.
+
+    With `only`, the other scenes' manifest entries are kept as they are. Returns the manifest.
+    """
+    folder = Path(folder)
+    names = list(SCENES) if not only else [n for n in SCENES if n in set(only)]
+    unknown = sorted(set(only or ()) - set(SCENES))
+    if unknown:
+        raise SceneError(f"unknown scene(s) {', '.join(unknown)}; choose from {', '.join(SCENES)}")
+    old = {}
+    if only and (folder / MANIFEST).exists():
+        old = {e["name"]: e for e in load_manifest(folder)["scenes"]}
+    entries = dict(old)
+    for name in names:
+        entries[name] = build_scene(SCENES[name], folder, log)
+        if log is not None:
+            e = entries[name]
+            m = e["metrics"]
+            log(f"\r  {name}: {e['steps']} steps in {e['train_seconds']:.1f} s; energy distance "
+                f"{m['energy_distance']:.4f} (floor {m['floor_energy_distance']:.4f}); sliced W2 "
+                f"{m['sliced_w2']:.3f} (floor {m['floor_sliced_w2']:.3f}); {e['bytes']:,} bytes")
+    manifest = {"format": FORMAT, "torch": torch.__version__,
+                "build": "python -m playground build-scenes",
+                "scenes": [entries[n] for n in SCENES if n in entries]}
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    return manifest
+
+
+def cmd_build_scenes(args) -> int:
+    """`python -m playground build-scenes`: the command-line glue for `build_scenes`."""
+    folder = Path(args.out) if args.out else ASSETS
+    t0 = time.perf_counter()
+    try:
+        manifest = build_scenes(folder, args.only, log=lambda *a, **k: print(*a, **k, file=sys.stderr))
+    except (SceneError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    total = sum(e["bytes"] + e.get("thumbnail_bytes", 0) for e in manifest["scenes"])
+    print(f"wrote {len(manifest['scenes'])} scenes to {folder} ({total / 1024:.0f} KiB of weights and "
+          f"thumbnails) in {time.perf_counter() - t0:.0f} s")
+    return 0
