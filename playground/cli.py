@@ -68,7 +68,23 @@ RUN_FLAGS: dict[str, tuple[str, type]] = {
     "lr-schedule": ("lr_schedule", str), "grad-clip": ("grad_clip", _finite_float),
     "seed": ("seed", _int), "samples": ("samples", _int), "sampler": ("sampler", str),
     "nfe": ("nfe", _int), "direction": ("direction", str), "device": ("device", str),
+    "model": ("model", str), "denoiser": ("denoiser", str), "epsilon": ("epsilon", _finite_float),
+    "epsilon-shape": ("epsilon_shape", str), "t0": ("t0", _finite_float),
 }
+
+WHAT_IS_TRAINED = """what is trained when:
+  --model learned (default) trains the drift b(t, x). The denoiser eta(t, x) = E[z | x_t = x],
+  whose score is s = -eta/gamma, is learned beside it in the same run, on a second head of the
+  same network, when gamma > 0 or --sampler em is asked (--denoiser auto; 'on' forces it, 'off'
+  never learns it). With gamma = 0 and a standard Gaussian base it learns eta = E[x0 | x_t]
+  instead (one-sided, s = -eta/alpha). --model exact trains nothing: it samples the closed-form
+  drift and score of a Gaussian-mixture pair (gaussian, 8gaussians, mixture, cloud; independent
+  coupling); any other pair is an error (exit status 2).
+sampling: --sampler euler|heun|rk4 integrate the ODE dX = b dt on [0, 1]. --sampler em is
+  Euler-Maruyama for the SDE dX = [b + eps(t) s] dt + sqrt(2 eps(t)) dW (backward: b - eps s),
+  eps(t) = --epsilon times --epsilon-shape (constant, bump = 4t(1-t), sinesquared = sin^2(pi t)),
+  on [t0, 1 - t0] (--t0) where the score is finite; --epsilon 0 is the ODE. metrics.json
+  reports path_straightness and path_curvature of the recorded paths."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -81,13 +97,15 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="python -m playground",
-        description="Stochastic interpolants in 2D: train a drift, sample, measure.",
-        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_registries_text())
+        description="Stochastic interpolants in 2D: train a drift (and the score when gamma > 0 "
+                    "or the SDE asks for it), sample, measure.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=WHAT_IS_TRAINED + "\n" + _registries_text())
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    run = sub.add_parser("run", help="train a drift, sample and write results to --out",
+    run = sub.add_parser("run", help="train a drift (and score), sample and write results to --out",
                          formatter_class=argparse.RawDescriptionHelpFormatter,
-                         epilog=_registries_text())
+                         epilog=WHAT_IS_TRAINED + "\n" + _registries_text())
     run.add_argument("--config", help="a config.json to start from (flags given override it)")
     run.add_argument("--out", required=True, help="output folder (created; must be empty if it exists)")
     defaults = ExperimentConfig()
@@ -145,10 +163,11 @@ def cmd_run(args) -> int:
 
     cfg = config_from_args(args)
     try:  # build the distributions now, so a bad file fails before anything is written
-        make_distribution(cfg.base, cfg.base_params)
-        make_distribution(cfg.target, cfg.target_params)
+        base = make_distribution(cfg.base, cfg.base_params)
+        target = make_distribution(cfg.target, cfg.target_params)
     except ValueError as exc:
         raise CliError(str(exc)) from None
+    check_stochastic(cfg, base, target)
     out = _prepare_out(args.out)
     torch.set_num_threads(int(os.environ.get("PLAYGROUND_THREADS", "1")))
     result = run_experiment(cfg, on_chunk=_progress_printer(cfg))
@@ -159,8 +178,10 @@ def cmd_run(args) -> int:
         np.save(tmp / "trajectory.npy", traj.path.numpy().astype(np.float32))
         (tmp / "metrics.json").write_text(json.dumps(result.metrics, indent=2, sort_keys=True))
         (tmp / "config.json").write_text(cfg.to_json())
-        torch.save({"config": cfg.to_dict(), "state_dict": result.state.model.state_dict()},
-                   tmp / "model.pt")
+        if result.state is not None:  # the exact field has no weights
+            state = result.state
+            torch.save({"config": cfg.to_dict(), "state_dict": state.network.state_dict(),
+                        "denoiser": state.denoiser_kind}, tmp / "model.pt")
         if out.exists():
             out.rmdir()
         tmp.rename(out)
@@ -168,11 +189,37 @@ def cmd_run(args) -> int:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     m = result.metrics
-    print(f"wrote {out}: {m['train_steps']} steps in {m['train_seconds']:.1f} s "
-          f"({m['steps_per_second']:.0f}/s); energy distance {m['energy_distance']:.4f} "
+    trained = ("exact field, no training" if result.state is None else
+               f"{m['trained']}: {m['train_steps']} steps in {m['train_seconds']:.1f} s "
+               f"({m['steps_per_second']:.0f}/s)")
+    print(f"wrote {out}: {trained}; energy distance {m['energy_distance']:.4f} "
           f"(floor {m['floor_energy_distance']:.4f}); sliced W2 {m['sliced_w2']:.4f} "
           f"(floor {m['floor_sliced_w2']:.4f})")
     return 0
+
+
+def check_stochastic(cfg: ExperimentConfig, base, target) -> None:
+    """The checks of --model, --sampler em, --epsilon and --denoiser that need the
+    distributions; CliError (exit status 2) before anything is written."""
+    from playground.experiment import exact_field
+    from playground.score import denoiser_kind
+    from playground.training import build_schedule
+
+    if cfg.epsilon > 0 and cfg.sampler != "em":
+        raise CliError(f"--epsilon {cfg.epsilon:g} applies to the SDE sampler only: add --sampler em "
+                       f"(or drop --epsilon; --sampler {cfg.sampler} integrates the ODE)")
+    if cfg.model == "exact":
+        try:
+            exact_field(cfg, base, target)
+        except ValueError as exc:
+            raise CliError(f"--model exact: {exc}") from None
+        return
+    try:
+        denoiser_kind(cfg.denoiser, build_schedule(cfg).stochastic, base,
+                      sde_asked=cfg.sampler == "em" or cfg.epsilon > 0,
+                      needs_score=cfg.sampler == "em" and cfg.epsilon > 0)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
 
 
 def _progress_printer(cfg: ExperimentConfig):

@@ -1,8 +1,14 @@
 """A whole experiment from a config: train, sample, measure. Shared by the CLI, the app and bench.
 
 Seeds: the model's weights come from `seed`, training data from `seed + 1`, the sampled
-starting points from `seed + 2` and the metric's fresh reference samples from `seed + 3`, each
-through its own `torch.Generator`, so a config reproduces every figure.
+starting points from `seed + 2`, the metric's fresh reference samples from `seed + 3` and the
+SDE's noise from `seed + 6`, each through its own `torch.Generator`, so a config reproduces
+every figure.
+
+`model = "exact"` skips training: the closed-form drift and score of a Gaussian-mixture pair
+(`playground.exact.ExactField`) are sampled instead. `sampler = "em"` integrates the SDE
+(`playground.sde`) with ε = `epsilon`·shape(t) on [t0, 1 − t0]; it needs a field with a score
+(the exact field, or a model trained with the denoiser) when ε > 0.
 """
 
 from __future__ import annotations
@@ -15,12 +21,15 @@ import torch
 
 from playground.config import ExperimentConfig
 from playground.distributions import Distribution
-from playground.metrics import path_straightness, quality
+from playground.exact import ExactField
+from playground.metrics import path_curvature, path_straightness, quality
 from playground.sampling import Field, Trajectory, integrate
-from playground.training import TrainState, make_state, train
+from playground.sde import integrate_sde
+from playground.training import TrainState, build_distributions, build_schedule, make_state, train
 
 SAMPLE_SEED_OFFSET = 2
 METRIC_SEED_OFFSET = 3
+NOISE_SEED_OFFSET = 6
 KEEP_PATHS = 2000
 """Paths recorded for the trajectory (the animation shows at most this many particles)."""
 
@@ -33,41 +42,92 @@ def start_and_goal(cfg: ExperimentConfig, base: Distribution, target: Distributi
 def generate(field: Field, cfg: ExperimentConfig, base: Distribution, target: Distribution,
              n: int | None = None, keep: int | None = KEEP_PATHS,
              device: torch.device | str | None = None) -> Trajectory:
-    """Integrate `field` from n fresh starting samples (seeded from cfg.seed + 2)."""
+    """Integrate `field` from n fresh starting samples (seeded from cfg.seed + 2).
+
+    With sampler "em" the SDE runs on [t0, 1 − t0] with cfg's ε and shape, noise seeded from
+    cfg.seed + 6; `field` must then have a score (`drift_and_score`) when ε > 0."""
     start, _ = start_and_goal(cfg, base, target)
     g = torch.Generator().manual_seed(cfg.seed + SAMPLE_SEED_OFFSET)
     x = start.sample(n or cfg.samples, g)
+    if cfg.sampler == "em":
+        noise = torch.Generator().manual_seed(cfg.seed + NOISE_SEED_OFFSET)
+        return integrate_sde(field, x, cfg.nfe, cfg.epsilon, cfg.epsilon_shape, cfg.direction,
+                             cfg.t0, noise, keep=keep, device=device)
     return integrate(field, x, cfg.nfe, cfg.sampler, cfg.direction, keep=keep, device=device)
 
 
 def measure(traj: Trajectory, cfg: ExperimentConfig, base: Distribution, target: Distribution) -> dict:
     """Energy distance and sliced W2 against the goal distribution, their noise floor, and
-    the straightness of the recorded paths."""
+    the straightness and curvature (playground.metrics) of the recorded paths."""
     _, goal = start_and_goal(cfg, base, target)
     g = torch.Generator().manual_seed(cfg.seed + METRIC_SEED_OFFSET)
     out = quality(traj.final, goal, g)
     out["path_straightness"] = path_straightness(traj.path)
+    out["path_curvature"] = path_curvature(traj.path, traj.times)
     out["drift_evaluations"] = traj.nfe
     return out
 
 
 @dataclass
 class RunResult:
-    state: TrainState
+    """state: the training run (None for the exact field); field: what was sampled (a drift,
+    `LearnedFields` with its score, or `ExactField`)."""
+
+    state: TrainState | None
     trajectory: Trajectory
     metrics: dict
+    field: Field | None = None
+
+
+def exact_field(cfg: ExperimentConfig, base: Distribution | None = None,
+                target: Distribution | None = None) -> ExactField:
+    """The exact field of cfg's pair; ValueError (naming the side) unless both are mixtures,
+    or when the coupling is not independent (the closed form is that of ρ0 ⊗ ρ1)."""
+    if cfg.coupling != "independent":
+        raise ValueError(f"the exact field is that of the independent coupling; coupling "
+                         f"{cfg.coupling!r} has no closed form (use coupling independent)")
+    if base is None or target is None:
+        base, target = build_distributions(cfg)
+    return ExactField.from_distributions(base, target, build_schedule(cfg))
+
+
+def sampling_field(state: TrainState) -> Field:
+    """What a trained state samples with: drift and score when it learned the denoiser."""
+    return state.fields() or state.model
+
+
+def trained_parts(cfg: ExperimentConfig, state: TrainState | None) -> str:
+    """"drift", "drift + denoiser (score)" or "none (exact field)"."""
+    if state is None:
+        return "none (exact field)"
+    return "drift + denoiser (score)" if state.has_score else "drift"
 
 
 def run_experiment(cfg: ExperimentConfig, device: str | None = None, chunk: int = 250,
                    on_chunk: Callable | None = None) -> RunResult:
-    """Train a drift for cfg's budget, sample cfg.samples points, and measure them."""
+    """Train a drift (and the denoiser, when asked) for cfg's budget, or take the exact field
+    (cfg.model = "exact"), sample cfg.samples points, and measure them."""
+    if cfg.model == "exact":
+        base, target = build_distributions(cfg)
+        field = exact_field(cfg, base, target)
+        t0 = time.perf_counter()
+        traj = generate(field, cfg, base, target)
+        sample_seconds = time.perf_counter() - t0
+        metrics = measure(traj, cfg, base, target)
+        metrics.update(model="exact", trained=trained_parts(cfg, None), train_steps=0,
+                       train_seconds=0.0, steps_per_second=0.0, final_loss=None,
+                       sample_seconds=sample_seconds, device="cpu")
+        return RunResult(None, traj, metrics, field)
     state = make_state(cfg, device)
     train(state, chunk, on_chunk)
+    field = sampling_field(state)
     t0 = time.perf_counter()
-    traj = generate(state.model, cfg, state.base, state.target, device=state.device)
+    traj = generate(field, cfg, state.base, state.target, device=state.device)
     sample_seconds = time.perf_counter() - t0
     metrics = measure(traj, cfg, state.base, state.target)
     metrics.update(
+        model="learned",
+        trained=trained_parts(cfg, state),
         train_steps=state.step,
         train_seconds=state.train_seconds,
         steps_per_second=state.step / state.train_seconds if state.train_seconds > 0 else 0.0,
@@ -75,4 +135,7 @@ def run_experiment(cfg: ExperimentConfig, device: str | None = None, chunk: int 
         sample_seconds=sample_seconds,
         device=str(state.device),
     )
-    return RunResult(state, traj, metrics)
+    if state.denoiser_losses:
+        tail = state.denoiser_losses[-100:]
+        metrics["final_denoiser_loss"] = sum(tail) / len(tail)
+    return RunResult(state, traj, metrics, field)

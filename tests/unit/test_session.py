@@ -1,0 +1,117 @@
+"""One user's run without any UI: train in timed chunks, stop, resume, reset, stale settings."""
+
+import threading
+
+import numpy as np
+
+import playground.session as session_mod
+from playground.config import ExperimentConfig
+from playground.session import PlaygroundSession
+from playground.training import make_state, train_steps
+
+CFG = ExperimentConfig(width=32, steps=120, batch=64)
+
+
+def _train_to_end(sess, limit=200):
+    for _ in range(limit):
+        if sess.status != "training":
+            break
+        sess.train_for(0.05)
+
+
+def test_chunked_session_training_equals_one_plain_run():
+    sess = PlaygroundSession()
+    sess.start(CFG)
+    _train_to_end(sess)
+    assert sess.status == "done" and sess.state.step == 120
+    plain = make_state(CFG)
+    expected = train_steps(plain, 120)
+    np.testing.assert_array_equal(sess.state.losses, expected)
+
+
+def test_stop_keeps_the_model_and_resume_continues():
+    sess = PlaygroundSession()
+    sess.start(CFG.replace(steps=100_000))
+    sess.train_for(0.05)
+    sess.stop()
+    step = sess.state.step
+    assert sess.status == "stopped" and 0 < step < 100_000
+    assert sess.train_for(0.05) == 0 and sess.state.step == step
+    sess.resume(CFG.replace(steps=100_000))
+    sess.train_for(0.05)
+    assert sess.state.step > step
+
+
+def test_reset_forgets_and_train_restarts_with_the_same_seed():
+    sess = PlaygroundSession()
+    sess.start(CFG)
+    _train_to_end(sess)
+    first = list(sess.state.losses)
+    sess.reset(CFG)
+    assert sess.state is None and sess.status == "idle"
+    sess.start(CFG)
+    _train_to_end(sess)
+    assert sess.state.losses == first
+
+
+def test_stale_fields_name_what_changed_and_sampling_changes_are_not_stale():
+    sess = PlaygroundSession()
+    sess.start(CFG)
+    assert sess.stale_fields(CFG) == []
+    assert sess.stale_fields(CFG.replace(sampler="rk4", nfe=10, steps=999)) == []
+    assert sess.stale_fields(CFG.replace(target="circles", gamma="brownian")) == ["target", "γ"]
+
+
+def test_resume_with_a_larger_budget_extends_a_finished_run():
+    sess = PlaygroundSession()
+    sess.start(CFG)
+    _train_to_end(sess)
+    sess.resume(CFG.replace(steps=150))
+    assert sess.status == "training"
+    _train_to_end(sess)
+    assert sess.state.step == 150 and sess.status == "done"
+
+
+def test_divergence_sets_an_error_and_keeps_finite_weights():
+    sess = PlaygroundSession()
+    sess.start(CFG.replace(lr=1e3, grad_clip=0.0, lr_schedule="constant"))
+    _train_to_end(sess)
+    assert sess.status == "error" and "diverged" in sess.message
+    assert all(bool(p.isfinite().all()) for p in sess.state.model.parameters())
+    assert len(sess.state.losses) == sess.state.step
+
+
+def test_no_free_training_slot_queues_instead_of_training(monkeypatch):
+    monkeypatch.setattr(session_mod, "TRAINING_SLOTS", threading.BoundedSemaphore(1))
+    sess = PlaygroundSession()
+    sess.start(CFG)
+    session_mod.TRAINING_SLOTS.acquire()
+    try:
+        assert sess.train_for(0.05) == 0
+        assert sess.queued and sess.state.step == 0
+    finally:
+        session_mod.TRAINING_SLOTS.release()
+    sess.train_for(0.05)
+    assert not sess.queued and sess.state.step > 0
+
+
+def test_installed_weights_animate_without_training():
+    trained = PlaygroundSession()
+    trained.start(CFG)
+    _train_to_end(trained)
+    shown = PlaygroundSession()
+    shown.install_model(CFG, trained.state.model.state_dict())
+    assert shown.status == "stopped" and shown.has_model
+    a = shown.animation(CFG, particles=200, arrows_grid=5)
+    b = trained.animation(CFG, particles=200, arrows_grid=5)
+    np.testing.assert_array_equal(a.paths, b.paths)
+    assert a.arrows.shape == (CFG.nfe + 1, 25, 4)
+
+
+def test_loss_warning_only_when_the_loss_does_not_fall():
+    sess = PlaygroundSession()
+    sess.start(CFG.replace(steps=300))
+    _train_to_end(sess)
+    assert sess.loss_warning() is None
+    sess.state.losses = [1.0] * 300
+    assert "not decreasing" in sess.loss_warning()
