@@ -2,8 +2,10 @@
 
 import numpy as np
 import streamlit as st
+import streamlit.components.v1 as components
 
-from playground.animation import MAX_FRAMES, MAX_PARTICLES
+from playground.animation import MAX_FRAMES, MAX_PARTICLES, PLOTLY_MAX_PARTICLES
+from playground.canvas_anim import canvas_animation_html
 from playground.figures import animation_figure, clouds_figure, loss_figure
 from playground.training import resolve_device
 from ui.controls import (
@@ -134,18 +136,22 @@ if not present:
     st.subheader("Animation: learned flow beside the true interpolant")
     anim_opts = animation_controls()
 else:
-    anim_opts = {"particles": st.session_state.get("particles", 1000),
+    anim_opts = {"renderer": "plotly", "particles": min(st.session_state.get("particles", 1000), 2000),
                  "trails": st.session_state.get("trails", 30),
                  "arrows_grid": 15 if st.session_state.get("arrows", True) else 0}
 if sess.has_model and sess.status != "training":
     anim = sess.animation(cfg, anim_opts["particles"], anim_opts["arrows_grid"])
-    fig = animation_figure(anim.paths, anim.times, target_bg=anim.goal, true_frames=anim.true_frames,
-                           trails=anim_opts["trails"], arrows=anim.arrows,
-                           height=560 if present else 520)
-    st.plotly_chart(fig, key="animation", config={"displayModeBar": False})
+    if anim_opts["renderer"] == "canvas":
+        components.html(canvas_animation_html(anim.paths, anim.times, anim.true_frames, anim.goal),
+                        height=560, scrolling=False)
+    else:
+        fig = animation_figure(anim.paths, anim.times, target_bg=anim.goal, true_frames=anim.true_frames,
+                               trails=anim_opts["trails"], arrows=anim.arrows, height=560 if present else 520)
+        st.plotly_chart(fig, key="animation", config={"displayModeBar": False})
     st.caption(f"{anim.paths.shape[1]:,} particles × {len(anim.times)} frames "
                f"({cfg.sampler}, {len(anim.times) - 1} steps, {cfg.direction}). Colours mark where each "
-               f"particle started. Caps: {MAX_PARTICLES:,} particles per panel, {MAX_FRAMES} frames.")
+               f"particle started. Caps: {PLOTLY_MAX_PARTICLES:,} particles per panel with Plotly, "
+               f"{MAX_PARTICLES:,} with the canvas renderer, {MAX_FRAMES} frames.")
 elif sess.status == "training":
     st.caption("The animation appears when training stops or finishes.")
 else:

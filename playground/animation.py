@@ -19,10 +19,13 @@ from playground.experiment import start_and_goal
 from playground.interpolants import Interpolant
 from playground.sampling import Field, integrate
 
-MAX_PARTICLES = 2000
-"""Particles per panel in an animation. Measured in headless Chromium on 2 cores: 2000 + 2000
+PLOTLY_MAX_PARTICLES = 2000
+"""Particles per panel in a Plotly animation. Measured in headless Chromium on 2 cores: 2000 + 2000
 (learned + true panel) play at ~8 fps, 1000 + 1000 at ~9 fps, one 2000 panel at ~17 fps; WebGL
 was slower at every size (it redraws the whole figure each frame)."""
+MAX_PARTICLES = 10_000
+"""Particles per panel with the canvas renderer (playground.canvas_anim): 5000 + 5000 × 201
+frames held 30 fps, 20000 + 20000 × 101 held 24 fps in the same browser."""
 MAX_FRAMES = 101
 """Frames in an animation (integration steps + 1): 2000 + 2000 particles × 101 frames ≈ 6 MB."""
 

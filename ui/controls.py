@@ -11,7 +11,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from playground.animation import MAX_FRAMES, MAX_PARTICLES
+from playground.animation import MAX_FRAMES, MAX_PARTICLES, PLOTLY_MAX_PARTICLES
 from playground.config import CHOICES, ExperimentConfig
 from playground.couplings import COUPLING_LABELS
 from playground.distributions import DISTRIBUTIONS
@@ -20,7 +20,7 @@ from playground.sampling import SAMPLER_LABELS
 from playground.schedules import GAMMAS, PAIRS, resolve_schedule
 
 UI_LIMITS = {"steps": (10, 50_000), "batch": (32, 2048), "width": (16, 512), "depth": (1, 6),
-             "particles": (100, MAX_PARTICLES), "nfe": (2, MAX_FRAMES - 1)}
+             "nfe": (2, MAX_FRAMES - 1)}
 PERSIST = {"persist_state": "session"}
 DEFAULTS = ExperimentConfig()
 
@@ -158,13 +158,23 @@ def sampling_controls(container=st) -> dict:
     return {"sampler": sampler, "nfe": int(nfe), "direction": direction}
 
 
+RENDERERS = {"plotly": "Plotly (arrows, trails, hover)", "canvas": "canvas (fast, up to 10,000 particles)"}
+
+
 def animation_controls(container=st) -> dict:
-    c1, c2, c3 = container.columns(3)
-    particles = c1.slider("particles", *UI_LIMITS["particles"], 1000, 100, key="particles", **PERSIST,
-                          help=f"at most {MAX_PARTICLES:,} per panel, so the animation stays smooth")
-    trails = c2.slider("trails", 0, 200, 30, 10, key="trails", **PERSIST, help="paths of this many particles")
-    arrows = c3.toggle("drift arrows", True, key="arrows", **PERSIST, help="b̂(t, x) on a 15×15 grid")
-    return {"particles": int(particles), "trails": int(trails), "arrows_grid": 15 if arrows else 0}
+    c0, c1, c2, c3 = container.columns([2, 2, 2, 1])
+    renderer = c0.selectbox("renderer", list(RENDERERS), key="renderer", format_func=RENDERERS.get, **PERSIST)
+    cap = PLOTLY_MAX_PARTICLES if renderer == "plotly" else MAX_PARTICLES
+    if st.session_state.get("particles", 0) > cap:
+        st.session_state["particles"] = cap
+    particles = c1.slider("particles", 100, cap, min(1000, cap), 100, key="particles", **PERSIST,
+                          help=f"at most {cap:,} per panel with this renderer, so the animation stays smooth")
+    trails = c2.slider("trails", 0, 200, 30, 10, key="trails", **PERSIST, help="paths of this many particles",
+                       disabled=renderer != "plotly")
+    arrows = c3.toggle("drift arrows", True, key="arrows", **PERSIST, help="b̂(t, x) on a 15×15 grid",
+                       disabled=renderer != "plotly")
+    return {"renderer": renderer, "particles": int(particles), "trails": int(trails),
+            "arrows_grid": 15 if arrows and renderer == "plotly" else 0}
 
 
 def config_from_widgets(values: dict) -> ExperimentConfig:
