@@ -170,8 +170,9 @@ with right:
     titles = (mine_title, other_title) if side == "base" else (other_title, mine_title)
     st.plotly_chart(clouds_figure(*pair, height=320, titles=titles), key="draw_preview",
                     config={"displayModeBar": False})
-    st.caption(f"{PREVIEW_N:,} samples each, before training. Yours: "
-               f"{shown['label'] if shown else 'nothing yet'}. The Playground's {other}: {other_label}.")
+    yours = d.entry_label(shown) if shown else "nothing yet"
+    st.caption(f"{PREVIEW_N:,} samples each, before training. Yours: {yours}. "
+               f"The Playground's {other}: {other_label}.")
 
     if problem:
         st.error(problem)
@@ -184,6 +185,7 @@ with right:
     if b1.button(f"Use as {side}", key=f"draw_use_{side}", type="primary", disabled=made is None,
                  help="store it for the Playground (replaces what was stored for this side)"):
         st.session_state["user_dist"] = user = {**user, side: made.entry}
+        st.session_state[side] = "user"  # the Playground's menu offers "user" while an entry is stored
     if shown:
         b2.download_button("Download points", d.entry_csv(shown), file_name=f"{side}-points.csv",
                            mime="text/csv", key=f"draw_download_{side}", on_click="ignore",
@@ -198,8 +200,9 @@ with right:
     if stored is None:
         st.caption(f"Nothing stored for the {side} yet.")
     elif made is not None and stored == made.entry:
-        st.success(f"Stored as the {side}: **{stored['label']}**. In the Playground, choose it in the "
-                   f"{side} menu (“user”).")
+        st.success(f"Stored as the {side}: **{d.entry_label(stored)}**. The Playground's {side} menu "
+                   f"offers it as “yours: {d.entry_label(stored)}”"
+                   + (" and uses it now." if st.session_state.get(side) == "user" else "."))
     else:
-        st.caption(f"Stored for the {side}: **{stored['label']}**"
+        st.caption(f"Stored for the {side}: **{d.entry_label(stored)}**"
                    + (f" (press **Use as {side}** to replace it with this one)." if made else "."))

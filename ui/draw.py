@@ -48,7 +48,7 @@ CAPS_TEXT = (f"Caps: files up to {MAX_UPLOAD_BYTES // 2**20} MB, images up to "
 
 __all__ = ["InputError", "Made", "SIDES", "CANVAS_PX", "CAPS_TEXT", "entry_from_points",
            "entry_from_clicks", "from_strokes", "from_clicks", "from_image", "from_csv",
-           "click_points", "entry_points", "entry_distribution", "sample_entry",
+           "click_points", "entry_label", "entry_points", "entry_distribution", "sample_entry",
            "side_distribution", "entry_csv", "canvas_objects", "grid_png", "load_canvas"]
 
 
@@ -183,6 +183,10 @@ def from_csv(data: bytes, name: str, rescale: bool, bandwidth: float, seed: int 
 # ----------------------------------------------------------------------------- using entries
 
 
+def entry_label(entry: dict) -> str:
+    return str(entry.get("label") or entry.get("name", "yours"))
+
+
 def entry_points(entry: dict) -> np.ndarray:
     """The points of a cloud entry, or the means of a mixture entry, (n, 2) float32."""
     key = "points" if entry["name"] == "cloud" else "means"
@@ -210,7 +214,7 @@ def side_distribution(choice: str | None, user_entry: dict | None, default: str)
     falls back to `default`.
     """
     if choice == "user" and user_entry:
-        return entry_distribution(user_entry), f"yours: {user_entry.get('label', 'user')}"
+        return entry_distribution(user_entry), f"yours: {entry_label(user_entry)}"
     name = choice if choice in DISTRIBUTIONS else default
     dist = DISTRIBUTIONS[name]()
     return dist, dist.label

@@ -7,7 +7,7 @@ from tests.app.conftest import animation_spec, charts, train_until_done
 
 
 def test_every_page_renders_without_exception(app):
-    for page in ("pages/playground.py", "pages/schedules.py", "pages/about.py"):
+    for page in ("pages/playground.py", "pages/draw.py", "pages/schedules.py", "pages/about.py"):
         app.switch_page(page).run()
         assert not app.exception, (page, app.exception)
         assert app.title, f"{page} has no title"

@@ -1,0 +1,70 @@
+"""A real browser on the real server: draw a target with the mouse, see it previewed, use it.
+
+The page is reached through the sidebar (a first deep link to /draw on a fresh server runs the page
+without app.py while Streamlit still treats pages/ as a v1 pages folder, and its relative
+/draw/_stcore/* requests log 404s in the console).
+"""
+
+import re
+
+from tests.e2e.conftest import ROOT, wait_idle
+
+MY_TARGET = """() => {
+  for (const gd of document.querySelectorAll('.js-plotly-plot')) {
+    const t = (gd._fullData || []).find(d => String(d.name || '').startsWith('your target'));
+    if (t && t.x && t.x.length) return {x: Array.from(t.x), y: Array.from(t.y)};
+  }
+  return null;
+}"""
+PLAYGROUND_TARGET = MY_TARGET.replace("'your target'", "'target ρ1'")
+
+
+def test_draw_a_target_stroke_preview_and_use_it(app_server, page):
+    assert "pages/draw.py" in (ROOT / "app.py").read_text(), (
+        'app.py must list st.Page("pages/draw.py", title="Draw", url_path="draw")')
+    page.goto(app_server.url)
+    wait_idle(page)
+    page.locator("[data-testid='stSidebarNav'] a", has_text="Draw").click()
+    page.wait_for_url(re.compile(r"/draw$"), timeout=30_000)
+    page.get_by_role("heading", name="Draw your distributions").wait_for(timeout=30_000)
+    wait_idle(page)
+    assert page.evaluate(MY_TARGET) is None, "a preview before anything was drawn"
+
+    canvas = page.locator("canvas.upper-canvas").first  # the target is the default side
+    canvas.wait_for(timeout=30_000)
+    box = canvas.bounding_box()
+    assert round(box["width"]) == 400 and round(box["height"]) == 400
+    # a horizontal stroke through the middle, from 50 to 350 px: box x from -3 to 3 at y = 0
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + 50, y)
+    page.mouse.down()
+    for i in range(1, 31):
+        page.mouse.move(box["x"] + 50 + 10 * i, y)
+    page.mouse.up()
+
+    page.wait_for_function(f"({MY_TARGET})() !== null", timeout=60_000)
+    wait_idle(page)
+    pts = page.evaluate(MY_TARGET)
+    xs, ys = pts["x"], pts["y"]
+    assert len(xs) == 2000
+    assert sorted(abs(v) for v in ys)[len(ys) // 2] < 0.2, "samples should hug the stroke at y = 0"
+    assert min(xs) < -2.5 and max(xs) > 2.5 and all(abs(v) < 3.8 for v in xs)
+
+    use = page.get_by_role("button", name="Use as target")
+    assert use.is_enabled()
+    use.click()
+    page.get_by_text("Stored as the target").wait_for(timeout=30_000)
+    wait_idle(page)
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert page.locator("[data-testid='stAlertContentError']").count() == 0
+
+    # the Playground's target menu now uses the drawing, and its preview shows it
+    page.locator("[data-testid='stSidebarNav'] a", has_text="Playground").click()
+    page.wait_for_function(f"({PLAYGROUND_TARGET})() !== null", timeout=60_000)
+    wait_idle(page)
+    menu = page.get_by_role("combobox", name="target ρ1", exact=True).input_value()
+    assert menu.startswith("yours: drawing ("), menu
+    ys = page.evaluate(PLAYGROUND_TARGET)["y"]
+    assert sorted(abs(v) for v in ys)[len(ys) // 2] < 0.2, "the Playground's target is not the drawing"
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert page.console_errors == [], page.console_errors
