@@ -23,6 +23,7 @@ pages = [
     st.Page("pages/playground.py", title="Playground", default=True, url_path="playground"),
     st.Page("pages/draw.py", title="Draw", url_path="draw"),
     st.Page("pages/schedules.py", title="Schedules", url_path="schedules"),
+    st.Page("pages/theory.py", title="Theory", url_path="theory"),
     st.Page("pages/about.py", title="About", url_path="about"),
 ]
 st.navigation(pages, position="hidden" if presenting() else "sidebar").run()

@@ -18,6 +18,7 @@ from ui.controls import (
     schedule_controls,
     training_controls,
 )
+from ui.export import export_panel
 from ui.share import presenting, share_panel, show_url_notices
 from ui.state import playground_session
 
@@ -141,6 +142,7 @@ else:
                  "arrows_grid": 15 if st.session_state.get("arrows", True) else 0}
 if sess.has_model and sess.status != "training":
     anim = sess.animation(cfg, anim_opts["particles"], anim_opts["arrows_grid"])
+    fig = None
     if anim_opts["renderer"] == "canvas":
         components.html(canvas_animation_html(anim.paths, anim.times, anim.true_frames, anim.goal),
                         height=560, scrolling=False)
@@ -152,6 +154,8 @@ if sess.has_model and sess.status != "training":
                f"({cfg.sampler}, {len(anim.times) - 1} steps, {cfg.direction}). Colours mark where each "
                f"particle started. Caps: {PLOTLY_MAX_PARTICLES:,} particles per panel with Plotly, "
                f"{MAX_PARTICLES:,} with the canvas renderer, {MAX_FRAMES} frames.")
+    if not present:
+        export_panel(fig, anim, sess, cfg)
 elif sess.status == "training":
     st.caption("The animation appears when training stops or finishes.")
 else:

@@ -9,7 +9,8 @@ returns a small dataclass of plain floats and lists (safe to cache and to show i
 3. `loss_identity_check`: E|b̂ − ẋ_t|² − E|b̂ − b|² is the same constant E|ẋ_t − b|² for every b̂.
 4. `euler_demo`: X_{k+1} = X_k + h b(t_k, X_k) on three particles, and the samples it reaches.
 5. `score_check`: the closed-form score s = ∇ log ρ_t against autograd, and s = −E[z | x_t]/γ.
-6. `sde_check`: dX = [b + ε s] dt + √(2ε) dW (Euler–Maruyama) reaches ρ1 for every ε ≥ 0.
+6. `sde_check`: dX = [b + ε s] dt + √(2ε) dW (`playground.sde.integrate_sde`, Euler–Maruyama)
+   reaches ρ1 for every ε ≥ 0.
 
 Every Monte-Carlo figure comes as an `Estimate` (mean and standard error), so a claim is read
 as "the two sides agree within a few standard errors". All randomness comes from an explicit
@@ -24,18 +25,24 @@ from dataclasses import dataclass
 
 import torch
 
-from playground.distributions import DISTRIBUTIONS, Distribution, GaussianMixture, make_distribution
+from playground.config import ExperimentConfig
+from playground.distributions import Distribution, GaussianMixture, make_distribution
 from playground.exact import ExactField
 from playground.interpolants import Interpolant
 from playground.metrics import energy_distance, noise_floor
 from playground.sampling import Field, integrate
-from playground.schedules import BoundaryCheck, Schedule, boundary_checks, make_schedule
-from playground.training import T_EPS
+from playground.schedules import BoundaryCheck, Schedule, boundary_checks
+from playground.sde import DEFAULT_T0, integrate_sde
+from playground.training import T_EPS, build_schedule
 
 Tensor = torch.Tensor
 F64 = torch.float64
 FALLBACK = ("gaussian", "8gaussians")
 """Base and target used for the exact-field checks when the experiment's are not mixtures."""
+MAX_COMPONENTS = 64
+"""Largest number of mixture pairs (i, j) the live checks evaluate: the exact field costs time in
+proportion to it (a drawing of 256 points against one Gaussian took seconds a check). Larger
+mixtures, e.g. drawn point clouds, are thinned to this many pairs (`thin_mixture`)."""
 
 
 @dataclass(frozen=True)
@@ -90,30 +97,56 @@ class TheorySetup:
     note: str | None = None
 
 
-def theory_setup(base: str = "gaussian", target: str = "moons", schedule: str = "linear",
-                 gamma: str = "zero", gamma_scale: float = 1.0, power: float = 2.0) -> TheorySetup:
-    """Build the checks' experiment from registry names (an unknown schedule raises ValueError).
+def thin_mixture(m: GaussianMixture, k: int) -> GaussianMixture:
+    """At most k of m's components, evenly spaced in its order, weights renormalised (for a point
+    cloud: an even subsample of its points)."""
+    n = m.means.shape[0]
+    if n <= k:
+        return m
+    idx = torch.linspace(0, n - 1, k, dtype=F64).round().long()
+    return GaussianMixture.build(m.means[idx], m.covs[idx], m.weights[idx], name=m.name, label=m.label)
 
-    The exact field needs Gaussian-mixture base and target; if either is not one (e.g. "moons"),
-    both are replaced by `FALLBACK` (gaussian → 8gaussians) and `note` says so.
+
+def theory_setup(cfg: ExperimentConfig | None = None, **changes) -> TheorySetup:
+    """The checks' experiment for a config (its schedule, formulas included, and distributions).
+
+    `theory_setup(base="gaussian", target="8gaussians", gamma="brownian")` builds the config from
+    keywords. The exact field needs Gaussian-mixture base and target (presets such as gaussian
+    and 8gaussians, mixtures, point clouds); otherwise both are replaced by `FALLBACK`
+    (gaussian → 8gaussians). Mixtures with more than `MAX_COMPONENTS` pairs are thinned. `note`
+    says what was changed. A bad schedule raises ValueError.
     """
-    sched = make_schedule(schedule, gamma, gamma_scale, power)
-    mixtures, note = [], None
-    for name in (base, target):
+    cfg = (cfg or ExperimentConfig()).replace(**changes) if changes else (cfg or ExperimentConfig())
+    sched = build_schedule(cfg)
+    mixtures, names = [], (cfg.base, cfg.target)
+    for name, params in zip(names, (cfg.base_params, cfg.target_params), strict=True):
         try:
-            dist = make_distribution(name) if name in DISTRIBUTIONS else None
+            dist = None if name.startswith("file:") else make_distribution(name, params)
         except ValueError:
             dist = None
         mixtures.append(dist.mixture() if dist is not None else None)
-    if any(m is None for m in mixtures):
-        odd = [n for n, m in zip((base, target), mixtures, strict=True) if m is None]
-        note = (f"{' and '.join(repr(n) for n in odd)} is not a Gaussian mixture, so the exact drift "
-                f"and score are not known in closed form: these checks use {FALLBACK[0]} → "
-                f"{FALLBACK[1]} with your schedule instead.")
-        base, target = FALLBACK
+    odd = [repr(n) for n, m in zip(names, mixtures, strict=True) if m is None]
+    note = None
+    if odd:
+        note = (f"{' and '.join(odd)} is not a Gaussian mixture, so the exact drift and score are "
+                f"not known in closed form: these checks use {FALLBACK[0]} → {FALLBACK[1]} with "
+                "your schedule instead.")
+        names = FALLBACK
         mixtures = [make_distribution(n).mixture() for n in FALLBACK]
+    k0, k1 = (m.means.shape[0] for m in mixtures)
+    if k0 * k1 > MAX_COMPONENTS:
+        # the smaller side keeps at most √MAX components, the larger side the rest of the budget
+        small = 0 if k0 <= k1 else 1
+        keep = [0, 0]
+        keep[small] = min((k0, k1)[small], math.isqrt(MAX_COMPONENTS))
+        keep[1 - small] = MAX_COMPONENTS // keep[small]
+        mixtures = [thin_mixture(m, k) for m, k in zip(mixtures, keep, strict=True)]
+        note = (f"The exact field is a sum over {k0:,} × {k1:,} Gaussian pairs, too slow for live "
+                f"checks: they use {keep[0]:,} × {keep[1]:,} of them (evenly thinned"
+                f"{', drawn points' if 'cloud' in (cfg.base, cfg.target) else ''}).")
     b0, b1 = mixtures
-    return TheorySetup(base, target, b0, b1, sched, Interpolant(sched), ExactField(b0, b1, sched), note)
+    return TheorySetup(names[0], names[1], b0, b1, sched, Interpolant(sched), ExactField(b0, b1, sched),
+                       note)
 
 
 def draw(interpolant: Interpolant, base: Distribution, target: Distribution, t, n: int,
@@ -153,6 +186,18 @@ def boundary_report(schedule: Schedule, base: Distribution | None = None,
     e1 = float((s1.xt - s1.x1).abs().max())
     ok = all(c.ok for c in checks) and e0 <= tol and e1 <= tol
     return BoundaryReport(checks, e0, e1, ok)
+
+
+def collapse_time(schedule: Schedule, grid: int = 1001, tol: float = 1e-8) -> float | None:
+    """An interior t where α = β = γ = 0 (x_t is one point for every sample), or None.
+
+    There the flow cannot be inverted: e.g. the encoder–decoder pair with γ = 0 at t = ½.
+    """
+    t = torch.linspace(0, 1, grid, dtype=F64)[1:-1]
+    c = schedule(t)
+    size = c.alpha**2 + c.beta**2 + c.gamma**2
+    k = int(size.argmin())
+    return float(t[k]) if float(size[k]) < tol else None
 
 
 # ----------------------------------------------------------------------------- 2. b = E[ẋ | x]
@@ -283,13 +328,14 @@ def loss_identity_check(field: ExactField, interpolant: Interpolant, base: Distr
     b̂ = b + 0.5 (sin y, cos x), and b̂ = b itself (distance 0, loss = the constant).
     """
     g = generator if generator is not None else torch.Generator().manual_seed(0)
-    if candidates is None:
-        candidates = {"b̂ = 0": zero_field, "b̂ = b + 0.5 (sin y, cos x)": perturbed(field, 0.5),
-                      "b̂ = b (the minimiser)": field}
     t = t_eps + (1 - 2 * t_eps) * torch.rand(n, generator=g)
     s = draw(interpolant, base, target, t, n, g)
     dx = s.dxt.to(F64)
     b = field.drift(s.t, s.xt).to(F64)
+    if candidates is None:  # built on the b just computed: one evaluation of the exact field
+        candidates = {"b̂ = 0": zero_field,
+                      "b̂ = b + 0.5 (sin y, cos x)": perturbed(lambda t, x: b, 0.5),
+                      "b̂ = b (the minimiser)": lambda t, x: b}
     c = ((dx - b) ** 2).sum(1)
     rows, diffs = [], []
     for name, bhat_fn in candidates.items():
@@ -318,8 +364,8 @@ class Floor:
 
     @property
     def bound(self) -> float:
-        """mean + 3 std."""
-        return self.mean + 3 * self.std
+        """mean + 4 std (one draw of a multi-modal target's floor is far from Gaussian)."""
+        return self.mean + 4 * self.std
 
 
 def floor_estimate(target: Distribution, n: int, generator: torch.Generator,
@@ -337,7 +383,8 @@ class EulerDemo:
     rows: dicts with step k, t_k, particle, X_k (x, y), b(t_k, X_k) (u, v), X_{k+1} (x, y), as
     produced by the library's `integrate`; `residual`: max |X_{k+1} − X_k − h b(t_k, X_k)|.
     energy: energy distance of n Euler samples (`quality_steps` steps) to fresh target samples,
-    read against `floor` (see `Floor`).
+    read against `floor` (see `Floor`) and against `start_energy`, the same distance before
+    transport (the starting samples themselves).
     """
 
     steps: int
@@ -347,11 +394,12 @@ class EulerDemo:
     n: int
     energy: float
     floor: Floor
+    start_energy: float
 
 
 @torch.no_grad()
 def euler_demo(field: Field, base: Distribution, target: Distribution, steps: int = 5,
-               particles: int = 3, n: int = 1000, quality_steps: int = 50,
+               particles: int = 3, n: int = 1000, quality_steps: int = 100,
                generator: torch.Generator | None = None) -> EulerDemo:
     """Run `playground.sampling.integrate(..., "euler")` on `particles` base samples for `steps`
     steps and tabulate every update; then carry n samples with `quality_steps` steps."""
@@ -368,10 +416,12 @@ def euler_demo(field: Field, base: Distribution, target: Distribution, steps: in
             rows.append({"k": k, "t_k": tk, "particle": i,
                          "X_k": _vec(xk[i]), "b(t_k, X_k)": _vec(bk[i]),
                          "X_k+1": _vec(traj.path[k + 1, i])})
-    final = integrate(field, base.sample(n, g), quality_steps, "euler", keep=0).final
-    energy = energy_distance(final, target.sample(n, g))
+    x0 = base.sample(n, g)
+    final = integrate(field, x0, quality_steps, "euler", keep=0).final
+    ref = target.sample(n, g)
+    energy, start = energy_distance(final, ref), energy_distance(x0, ref)
     floor = floor_estimate(target, n, g)
-    return EulerDemo(steps, rows, residual, quality_steps, n, energy, floor)
+    return EulerDemo(steps, rows, residual, quality_steps, n, energy, floor, start)
 
 
 # ----------------------------------------------------------------------------- 5. score
@@ -424,54 +474,34 @@ def score_check(field: ExactField, interpolant: Interpolant, base: Distribution,
 # ----------------------------------------------------------------------------- 6. the SDE
 
 
-@torch.no_grad()
-def euler_maruyama(drift: Field, score: Field, x: Tensor, steps: int, epsilon: float,
-                   generator: torch.Generator, t0: float = 0.0, t1: float = 1.0) -> Tensor:
-    """Forward SDE dX = [b + ε s] dt + √(2ε) dW from x (n, 2) at t0 to t1; returns X (n, 2).
-
-    Euler–Maruyama: X ← X + h (b + ε s) + √(2εh) ξ, ξ ~ N(0, Id) drawn from `generator`.
-    ε = 0 is the Euler scheme of the probability-flow ODE. Use t0 > 0, t1 < 1 when the score
-    blows up at the ends (point clouds with γ → 0); mixtures with positive covariances are fine.
-    """
-    x = x.to(torch.float32).clone()
-    times = torch.linspace(t0, t1, steps + 1, dtype=F64).tolist()
-    for k in range(steps):
-        t, h = times[k], times[k + 1] - times[k]
-        tt = torch.full((x.shape[0],), t)
-        d = drift(tt, x)
-        if epsilon > 0:
-            d = d + epsilon * score(tt, x)
-            x = x + h * d + math.sqrt(2 * epsilon * h) * torch.randn(x.shape, generator=generator)
-        else:
-            x = x + h * d
-    return x
-
-
 @dataclass(frozen=True)
 class SDECheck:
     """Energy distance to the target of n SDE samples for each ε, beside the noise floor.
 
     rows: dicts {"epsilon", "energy", "ratio", "within"}: ratio = energy / floor.mean, within =
-    energy <= floor.bound.
+    energy <= floor.bound. start_energy: the distance of the starting samples (before transport).
     """
 
     n: int
     steps: int
     floor: Floor
     rows: list[dict]
+    start_energy: float
 
 
-def sde_check(field: ExactField, base: Distribution, target: Distribution,
-              epsilons=(0.0, 0.5, 1.0), n: int = 1000, steps: int = 100,
-              generator: torch.Generator | None = None, t0: float = 0.0) -> SDECheck:
-    """Run `euler_maruyama` with the exact b and s from the same n base samples for each ε."""
+def sde_check(field, base: Distribution, target: Distribution, epsilons=(0.0, 0.5, 1.0),
+              n: int = 1000, steps: int = 100, generator: torch.Generator | None = None,
+              t0: float = DEFAULT_T0) -> SDECheck:
+    """Run the library's `integrate_sde` (constant ε, on [t0, 1 − t0]) with a stochastic field
+    (drift and score: the exact field) from the same n base samples for each ε."""
     g = generator if generator is not None else torch.Generator().manual_seed(0)
     x = base.sample(n, g)
     floor = floor_estimate(target, n, g)
+    start = energy_distance(x, target.sample(n, g))
     rows = []
     for eps in epsilons:
-        final = euler_maruyama(field.drift, field.score, x, steps, float(eps), g, t0, 1 - t0)
+        final = integrate_sde(field, x, steps, float(eps), t0=t0, generator=g, keep=0).final
         e = energy_distance(final, target.sample(n, g))
         rows.append({"epsilon": float(eps), "energy": e,
                      "ratio": e / floor.mean if floor.mean > 0 else math.inf, "within": e <= floor.bound})
-    return SDECheck(n, steps, floor, rows)
+    return SDECheck(n, steps, floor, rows, start)

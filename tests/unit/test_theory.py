@@ -12,8 +12,8 @@ from playground import theory
 from playground.distributions import PointCloud, make_distribution
 from playground.exact import ExactField
 from playground.interpolants import Interpolant
-from playground.sampling import integrate
 from playground.schedules import GAMMAS, PAIRS, LinearPair, Schedule, ZeroGamma, make_schedule
+from playground.sde import CallableFields
 
 Z_MAX = 4.0  # agreement within this many standard errors
 
@@ -29,9 +29,14 @@ SETUPS = [("gaussian", "8gaussians", "linear", "zero", 1.0),
 IDS = [f"{s[2]}-{s[3]}" for s in SETUPS]
 
 
+def make(base="gaussian", target="8gaussians", schedule="linear", gamma="zero", gamma_scale=1.0, **kw):
+    return theory.theory_setup(base=base, target=target, schedule=schedule, gamma=gamma,
+                               gamma_scale=gamma_scale, **kw)
+
+
 @pytest.fixture(scope="module", params=SETUPS, ids=IDS)
 def setup(request):
-    return theory.theory_setup(*request.param)
+    return make(*request.param)
 
 
 def test_estimate_mean_and_standard_error():
@@ -43,14 +48,39 @@ def test_estimate_mean_and_standard_error():
 
 
 def test_setup_keeps_mixtures_and_replaces_others_saying_so():
-    kept = theory.theory_setup("8gaussians", "gaussian")
+    kept = make("8gaussians", "gaussian")
     assert kept.note is None and (kept.base_name, kept.target_name) == ("8gaussians", "gaussian")
-    swapped = theory.theory_setup("gaussian", "moons", "trig", "brownian", 0.5)
+    swapped = make("gaussian", "moons", "trig", "brownian", 0.5)
     assert (swapped.base_name, swapped.target_name) == theory.FALLBACK
     assert "moons" in swapped.note and "8gaussians" in swapped.note
     assert swapped.schedule.stochastic  # the user's schedule is kept
     with pytest.raises(ValueError):
-        theory.theory_setup(schedule="nope")
+        make(schedule="nope")
+
+
+def test_setup_uses_drawn_clouds_and_typed_formulas():
+    cloud = {"points": [[0.0, 1.0], [1.0, 0.0], [-1.0, -1.0]], "bandwidth": 0.1}
+    s = make("gaussian", "cloud", target_params=cloud, alpha="1 - t", beta="t", gamma="sqrt(t*(1-t))")
+    assert s.note is None and s.target.means.shape[0] == 3 and s.schedule.stochastic
+    c = theory.conditional_expectation_check(s.field, s.interpolant, s.base, s.target, 0.5,
+                                             generator=gen(0))
+    assert c.n_in > 100 and c.z <= Z_MAX
+    big = {"points": torch.randn(theory.MAX_COMPONENTS + 1, 2, generator=gen(1)).tolist()}
+    crowded = make("8gaussians", "cloud", target_params=big)
+    assert crowded.note and "too slow" in crowded.note  # thinned, not replaced
+    assert (crowded.base_name, crowded.target_name) == ("8gaussians", "cloud")
+    assert crowded.field.n_components <= theory.MAX_COMPONENTS
+    assert (crowded.base.means.shape[0], crowded.target.means.shape[0]) == (8, 8)
+    one_side = make("gaussian", "cloud", target_params=big)
+    assert one_side.target.means.shape[0] == theory.MAX_COMPONENTS  # one Gaussian: all the budget
+
+
+def test_thin_mixture_subsamples_evenly():
+    m = make_distribution("8gaussians").mixture()
+    t = theory.thin_mixture(m, 4)
+    assert t.means.shape == (4, 2) and float(t.weights.sum()) == pytest.approx(1.0)
+    assert torch.equal(t.means[0], m.means[0]) and torch.equal(t.means[-1], m.means[-1])
+    assert theory.thin_mixture(m, 8) is m
 
 
 # ----------------------------------------------------------------------------- 1. boundary
@@ -62,6 +92,12 @@ def test_boundary_report_all_ok_for_registered_schedules(pair, gamma):
     rep = theory.boundary_report(make_schedule(pair, gamma, 0.5), generator=gen(0))
     assert rep.ok, [c.message() for c in rep.checks]
     assert len(rep.checks) == 6 and rep.error_at_0 <= 1e-5 and rep.error_at_1 <= 1e-5
+
+
+def test_collapse_time_finds_the_deterministic_encoder_decoder():
+    assert theory.collapse_time(make_schedule("encdec", "zero")) == pytest.approx(0.5)
+    assert theory.collapse_time(make_schedule("encdec", "sinesquared", 1.0)) is None
+    assert theory.collapse_time(make_schedule("linear")) is None
 
 
 def test_boundary_report_catches_a_broken_schedule():
@@ -89,7 +125,7 @@ def test_conditional_expectation_matches_exact_drift(setup):
 
 
 def test_conditional_expectation_catches_a_wrong_field():
-    s = theory.theory_setup("gaussian", "8gaussians", "linear", "brownian", 0.5)
+    s = make("gaussian", "8gaussians", "linear", "brownian", 0.5)
     wrong = ExactField(s.base, s.target, make_schedule("trig", "brownian", 0.5))
     c = theory.conditional_expectation_check(wrong, s.interpolant, s.base, s.target, 0.35,
                                              generator=gen(1))
@@ -97,7 +133,7 @@ def test_conditional_expectation_catches_a_wrong_field():
 
 
 def test_conditional_expectation_empty_ball_gives_nan():
-    s = theory.theory_setup("gaussian", "8gaussians")
+    s = make()
     c = theory.conditional_expectation_check(s.field, s.interpolant, s.base, s.target, 0.5,
                                              x=torch.tensor([30.0, 30.0]), n=1000, generator=gen(0))
     assert c.n_in == 0 and math.isnan(c.z) and all(math.isfinite(v) for v in c.exact_at_x)
@@ -135,14 +171,24 @@ def test_loss_constant_vanishes_when_velocity_is_a_function_of_position():
 
 
 def test_euler_demo_tabulates_the_library_update(setup):
-    e = theory.euler_demo(setup.field, setup.base, setup.target, steps=4, particles=3, n=1000,
+    e = theory.euler_demo(setup.field, setup.base, setup.target, steps=4, particles=3, n=200,
                           generator=gen(4))
     assert len(e.rows) == 12 and e.residual < 1e-5
     h = 0.25
     for r in e.rows:
         for d in range(2):
             assert r["X_k+1"][d] == pytest.approx(r["X_k"][d] + h * r["b(t_k, X_k)"][d], abs=1e-5)
-    assert e.energy <= 4 * e.floor.mean, (e.energy, e.floor)
+
+
+def test_euler_with_the_exact_drift_reaches_the_target(setup):
+    """Energy distance / noise floor, averaged over three draws (one draw's ratio varies by a
+    factor of a few at n = 1000 for a multi-modal target)."""
+    ratios = [e.energy / e.floor.mean for e in
+              (theory.euler_demo(setup.field, setup.base, setup.target, generator=gen(40 + k))
+               for k in range(3))]
+    assert sum(ratios) / 3 <= 3, ratios
+    e = theory.euler_demo(setup.field, setup.base, setup.target, generator=gen(40))
+    assert e.start_energy > 20 * e.floor.mean
 
 
 # ----------------------------------------------------------------------------- 5. score
@@ -152,12 +198,13 @@ def test_score_closed_form_matches_autograd_and_denoiser(setup):
     sc = theory.score_check(setup.field, setup.interpolant, setup.base, setup.target, 0.35,
                             n=200_000, generator=gen(5))
     assert sc.max_error < 1e-8
-    assert sc.gamma > 0 and sc.denoiser is not None
-    assert sc.denoiser.n_in >= 30 and sc.denoiser.z <= Z_MAX
+    if setup.schedule.stochastic:
+        assert sc.gamma > 0 and sc.denoiser is not None
+        assert sc.denoiser.n_in >= 30 and sc.denoiser.z <= Z_MAX
 
 
 def test_score_check_without_noise_has_no_denoiser():
-    s = theory.theory_setup("gaussian", "8gaussians", "linear", "zero")
+    s = make()
     sc = theory.score_check(s.field, s.interpolant, s.base, s.target, 0.5, generator=gen(0))
     assert sc.gamma == 0 and sc.denoiser is None and sc.max_error < 1e-8
 
@@ -165,37 +212,28 @@ def test_score_check_without_noise_has_no_denoiser():
 # ----------------------------------------------------------------------------- 6. the SDE
 
 
-def test_euler_maruyama_with_zero_epsilon_is_the_euler_ode():
-    s = theory.theory_setup("gaussian", "8gaussians", "trig", "brownian", 0.5)
-    x = s.base.sample(200, gen(0))
-    em = theory.euler_maruyama(s.field.drift, s.field.score, x, 20, 0.0, gen(1))
-    ode = integrate(s.field.drift, x, 20, "euler", keep=0).final
-    assert torch.allclose(em, ode, atol=1e-5)
-
-
-def test_euler_maruyama_draws_only_from_its_generator():
-    s = theory.theory_setup("gaussian", "8gaussians")
-    x = s.base.sample(100, gen(0))
-    a = theory.euler_maruyama(s.field.drift, s.field.score, x, 10, 1.0, gen(7))
-    b = theory.euler_maruyama(s.field.drift, s.field.score, x, 10, 1.0, gen(7))
-    c = theory.euler_maruyama(s.field.drift, s.field.score, x, 10, 1.0, gen(8))
-    assert torch.equal(a, b) and not torch.equal(a, c)
+def test_sde_check_is_reproducible_from_its_generator():
+    s = make("gaussian", "8gaussians", "trig", "brownian", 0.5)
+    a = theory.sde_check(s.field, s.base, s.target, (0.0, 1.0), n=200, steps=20, generator=gen(7))
+    b = theory.sde_check(s.field, s.base, s.target, (0.0, 1.0), n=200, steps=20, generator=gen(7))
+    c = theory.sde_check(s.field, s.base, s.target, (0.0, 1.0), n=200, steps=20, generator=gen(8))
+    assert a == b and a != c
 
 
 def test_sde_with_exact_drift_and_score_reaches_the_target(setup):
-    sd = theory.sde_check(setup.field, setup.base, setup.target, (0.0, 0.5, 1.0), n=1000, steps=100,
-                          generator=gen(6))
-    assert [r["epsilon"] for r in sd.rows] == [0.0, 0.5, 1.0]
-    for r in sd.rows:
-        assert r["ratio"] <= 4, (r, sd.floor)
+    """For every ε the energy distance / floor, averaged over three draws, stays near 1."""
+    runs = [theory.sde_check(setup.field, setup.base, setup.target, (0.0, 0.5, 1.0), n=1000,
+                             steps=100, generator=gen(60 + k)) for k in range(3)]
+    assert [r["epsilon"] for r in runs[0].rows] == [0.0, 0.5, 1.0]
+    assert runs[0].start_energy > 20 * runs[0].floor.mean  # the particles did move
+    for i in range(3):
+        ratios = [run.rows[i]["ratio"] for run in runs]
+        assert sum(ratios) / 3 <= 3, (runs[0].rows[i]["epsilon"], ratios)
 
 
 def test_sde_with_the_wrong_sign_of_the_score_misses_the_target():
-    s = theory.theory_setup("gaussian", "8gaussians", "linear", "brownian", 0.5)
-    g = gen(0)
-    x = s.base.sample(1000, g)
-    floor = theory.floor_estimate(s.target, 1000, g)
-    wrong = theory.euler_maruyama(s.field.drift, lambda t, y: -s.field.score(t, y), x, 100, 0.5, g)
-    from playground.metrics import energy_distance
-
-    assert energy_distance(wrong, s.target.sample(1000, g)) > 20 * floor.mean
+    """The check has power: the same integrator with −s instead of s lands far from ρ1."""
+    s = make("gaussian", "8gaussians", "linear", "brownian", 0.5)
+    flipped = CallableFields(s.field.drift, lambda t, y: -s.field.score(t, y))
+    sd = theory.sde_check(flipped, s.base, s.target, (0.5,), n=1000, steps=100, generator=gen(0))
+    assert sd.rows[0]["ratio"] > 20
