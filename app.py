@@ -6,6 +6,7 @@ import streamlit as st
 import torch
 
 from playground.session import set_training_slots
+from ui.scenes import load_scene_from_url
 from ui.share import PRESENT_CSS, apply_url_once, presenting
 
 # One torch thread per training session: on 2 shared cores this is both faster and steadier
@@ -16,13 +17,16 @@ set_training_slots(int(os.environ.get("PLAYGROUND_TRAINING_SLOTS", "2")))
 st.set_page_config(page_title="Interpolant Playground", page_icon="〰", layout="wide")
 
 apply_url_once()
+load_scene_from_url()  # ?scene=NAME: a shipped scene's settings and weights, no training
 if presenting():
     st.markdown(PRESENT_CSS, unsafe_allow_html=True)
 
 pages = [
     st.Page("pages/playground.py", title="Playground", default=True, url_path="playground"),
+    st.Page("pages/scenes.py", title="Scenes", url_path="scenes"),
     st.Page("pages/draw.py", title="Draw", url_path="draw"),
     st.Page("pages/schedules.py", title="Schedules", url_path="schedules"),
+    st.Page("pages/stochastic.py", title="Stochastic side", url_path="stochastic"),
     st.Page("pages/theory.py", title="Theory", url_path="theory"),
     st.Page("pages/about.py", title="About", url_path="about"),
 ]

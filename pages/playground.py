@@ -140,8 +140,13 @@ else:
     anim_opts = {"renderer": "plotly", "particles": min(st.session_state.get("particles", 1000), 2000),
                  "trails": st.session_state.get("trails", 30),
                  "arrows_grid": 15 if st.session_state.get("arrows", True) else 0}
+anim = None
 if sess.has_model and sess.status != "training":
-    anim = sess.animation(cfg, anim_opts["particles"], anim_opts["arrows_grid"])
+    try:
+        anim = sess.animation(cfg, anim_opts["particles"], anim_opts["arrows_grid"])
+    except ValueError as exc:
+        st.warning(str(exc))
+if anim is not None:
     fig = None
     if anim_opts["renderer"] == "canvas":
         components.html(canvas_animation_html(anim.paths, anim.times, anim.true_frames, anim.goal),

@@ -15,9 +15,10 @@ import torch
 
 from playground.config import ExperimentConfig
 from playground.distributions import BOX, Distribution
-from playground.experiment import start_and_goal
+from playground.couplings import make_coupling
+from playground.experiment import generate, start_and_goal
 from playground.interpolants import Interpolant
-from playground.sampling import Field, integrate
+from playground.sampling import Field
 
 PLOTLY_MAX_PARTICLES = 2000
 """Particles per panel in a Plotly animation. Measured in headless Chromium on 2 cores: 2000 + 2000
@@ -43,9 +44,14 @@ class AnimationData:
 
 
 def true_interpolant_frames(interpolant: Interpolant, base: Distribution, target: Distribution,
-                            times: np.ndarray, n: int, generator: torch.Generator) -> np.ndarray:
-    """Samples of x_t for each time in times (T,) from one fixed draw of (x0, x1, z): (T, n, 2)."""
+                            times: np.ndarray, n: int, generator: torch.Generator,
+                            coupling: str = "independent", batch: int = 256) -> np.ndarray:
+    """Samples of x_t for each time in times (T,) from one fixed draw of (x0, x1, z): (T, n, 2).
+
+    The pairs (x0, x1) are coupled as in training: `coupling` applied to batches of `batch`."""
     x0, x1 = base.sample(n, generator), target.sample(n, generator)
+    pair = make_coupling(coupling)
+    x1 = torch.cat([pair(x0[i:i + batch], x1[i:i + batch])[1] for i in range(0, n, batch)])
     z = torch.randn(n, 2, generator=generator)
     out = np.empty((len(times), n, 2), dtype=np.float32)
     for k, t in enumerate(times):
@@ -73,17 +79,17 @@ def build_animation(field: Field, cfg: ExperimentConfig, base: Distribution, tar
                     steps: int | None = None, device: torch.device | str = "cpu") -> AnimationData:
     """Everything an animation shows, from fixed seeds (cfg.seed) so a rerun gives the same picture.
 
+    `field` is a drift, or drift and score (`drift_and_score`) for the SDE sampler "em".
+
     particles is capped at MAX_PARTICLES and steps + 1 at MAX_FRAMES.
     """
     particles = int(min(max(particles, 1), MAX_PARTICLES))
     steps = int(min(steps or cfg.nfe, MAX_FRAMES - 1))
-    start, goal = start_and_goal(cfg, base, target)
-    g = torch.Generator().manual_seed(cfg.seed + 2)
-    x_start = start.sample(particles, g)
-    traj = integrate(field, x_start, steps, cfg.sampler, cfg.direction, keep=None, device=device)
+    _, goal = start_and_goal(cfg, base, target)
+    traj = generate(field, cfg.replace(nfe=steps), base, target, n=particles, keep=None, device=device)
     times = traj.times.numpy()
     true = true_interpolant_frames(interpolant, base, target, times, particles,
-                                   torch.Generator().manual_seed(cfg.seed + 4))
+                                   torch.Generator().manual_seed(cfg.seed + 4), cfg.coupling, cfg.batch)
     arrows = drift_arrows(field, times, arrows_grid, device=device) if arrows_grid > 0 else None
     goal_pts = goal.sample(2000, torch.Generator().manual_seed(cfg.seed + 5)).numpy()
     return AnimationData(times.astype(np.float32), traj.path.numpy(), true, arrows, goal_pts)

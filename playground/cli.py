@@ -21,6 +21,7 @@ import torch
 
 from playground.config import CHOICES, LIMITS, ConfigError, ExperimentConfig
 from playground.distributions import DISTRIBUTIONS, make_distribution
+from playground.scenes import SCENES, cmd_build_scenes
 from playground.training import TrainingDiverged
 
 EXIT_BAD_INPUT = 2
@@ -123,6 +124,12 @@ def build_parser() -> argparse.ArgumentParser:
     sd.add_argument("--n", type=_int, default=5000)
     sd.add_argument("--seed", type=_int, default=0)
     sd.add_argument("--out", required=True)
+
+    bs = sub.add_parser("build-scenes", help="train every scene (fixed steps and seed, 1 thread) and write "
+                        "its float16 weights, thumbnail and the manifest")
+    bs.add_argument("--out", default=None, help="output folder (default: assets/scenes)")
+    bs.add_argument("--only", action="append", choices=list(SCENES), metavar="NAME",
+                    help=f"rebuild only this scene (repeatable); one of {', '.join(SCENES)}")
     return p
 
 
@@ -253,7 +260,7 @@ def cmd_sample_dist(args) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "sample-dist": cmd_sample_dist}
+COMMANDS = {"run": cmd_run, "sample-dist": cmd_sample_dist, "build-scenes": cmd_build_scenes}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -70,7 +70,7 @@ class ExperimentConfig:
     direction: str = "forward"  # forward: base → target; backward: target → base
     device: str = "auto"
     # stochastic side (playground.score, playground.sde)
-    model: str = "learned"  # learned: train b̂ (and η̂); exact: closed-form field of a mixture pair, no training
+    model: str = "learned"  # learned: train b̂ (and η̂); exact: a mixture pair's closed form, no training
     denoiser: str = "auto"  # learn η̂(t, x) = E[z | x_t = x] beside b̂: auto (γ > 0 or sampler em), on, off
     epsilon: float = 0.0  # ε of the SDE sampler em (0 = the probability-flow ODE)
     epsilon_shape: str = "constant"  # ε(t): constant, bump = ε·4t(1−t), sinesquared = ε·sin²(πt)

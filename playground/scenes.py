@@ -1,14 +1,16 @@
 """Scenes: curated experiments and their small pre-trained weights, so each one animates at once.
 
 A `Scene` is a name, a title, a one-line description and the config overrides of one experiment
-(everything else is an `ExperimentConfig` default, and every value is one the Playground's
-widgets can show, so loading a scene never makes the model look stale). `SCENES` is the registry.
+(everything else is an `ExperimentConfig` default, and every model-defining value is one the
+Playground's widgets can show, so loading a scene never makes the model look stale). `SCENES` is
+the registry.
 
 `build_scenes` trains each scene's config on the CPU with one thread (fixed steps, the config's
 seed: deterministic) and writes, into `assets/scenes/`:
 
-    NAME.npz        the drift's state_dict in float16 (a zip written with fixed timestamps, so the
-                    same weights give the same bytes and the same sha256)
+    NAME.npz        `state.model.state_dict()` in float16 (what `PlaygroundSession.install_model`
+                    loads; with γ > 0 it holds both heads, drift and denoiser), an .npz written
+                    with fixed timestamps, so the same weights give the same bytes and sha256
     NAME.png        a small thumbnail: samples of the shipped model, coloured by where they started
     manifest.json   per scene: name, title, description, the full config, steps, metrics of the
                     shipped (float16) weights against the noise floor, file sizes and sha256
@@ -32,8 +34,8 @@ import numpy as np
 import torch
 
 from playground.config import ExperimentConfig
-from playground.experiment import generate, measure
-from playground.training import build_distributions, build_model, make_state, train
+from playground.experiment import generate, measure, sampling_field
+from playground.training import make_state, train
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets" / "scenes"
 """Where the shipped weights, thumbnails and manifest live."""
@@ -41,6 +43,8 @@ MANIFEST = "manifest.json"
 FORMAT = 1
 THUMBNAIL_PX = 160
 THUMBNAIL_POINTS = 2000
+THUMBNAIL_BOX = 3.2
+"""Thumbnails show [-THUMBNAIL_BOX, THUMBNAIL_BOX]², the same scale for every scene."""
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
@@ -57,43 +61,50 @@ class Scene:
     title: str
     description: str
     overrides: dict = field(default_factory=dict)
-    energy_bound: float = 0.01
+    energy_bound: float = 0.003
 
     def config(self) -> ExperimentConfig:
         return ExperimentConfig.from_dict(self.overrides)
 
 
 _NOISY = {"schedule": "linear", "gamma": "brownian", "gamma_scale": 1.0}
+_SPIRAL = {"base": "gaussian", "target": "spiral", **_NOISY, "steps": 5000}
 
 SCENES: dict[str, Scene] = {s.name: s for s in (
     Scene("moons", "Gaussian → two moons",
-          "The plain linear interpolant x_t = (1−t) x0 + t x1: noise flows into two moons along a learned ODE.",
+          "The plain linear interpolant x_t = (1−t) x0 + t x1: noise flows into two moons along a "
+          "learned ODE.",
           {"base": "gaussian", "target": "moons", "steps": 4000}),
     Scene("checkerboard-noisy", "8 Gaussians → checkerboard, γ > 0",
-          "Linear α, β with noise γ = √(t(1−t)) z in between: the eight bumps blur, then sharpen into squares.",
-          {"base": "8gaussians", "target": "checkerboard", **_NOISY, "steps": 6000}),
+          "Linear α, β plus noise γ = √(t(1−t)) z in between: the eight bumps blur, then sharpen "
+          "into squares.",
+          {"base": "8gaussians", "target": "checkerboard", **_NOISY, "steps": 5000}),
     Scene("encdec", "Encoder–decoder through noise",
-          "α = cos²(πt) before ½, β = cos²(πt) after, γ = sin²(πt): at t = ½ every point is pure noise z, "
-          "so the spiral is encoded into a Gaussian and decoded into two moons.",
+          "α = cos²(πt) before ½, β = cos²(πt) after, γ = sin²(πt): at t = ½ every point is pure "
+          "noise z, so a spiral is encoded into a Gaussian and decoded into two moons.",
           {"base": "spiral", "target": "moons", "schedule": "encdec", "gamma": "sinesquared",
-           "gamma_scale": 1.0, "steps": 6000}),
-    Scene("mirror", "Mirror interpolant: checkerboard → noise → checkerboard",
-          "Base and target are the same sample (coupling mirror: x1 = x0), so x_t = x0 + sin²(πt) z: "
-          "the checkerboard dissolves into noise and the drift rebuilds it.",
-          {"base": "checkerboard", "target": "checkerboard", "coupling": "mirror", "gamma": "sinesquared",
            "gamma_scale": 1.0, "steps": 5000}),
-    Scene("coupling-independent", "Independent coupling: Gaussian → 8 Gaussians",
-          "Pairs (x0, x1) drawn independently: the learned paths bend. Compare the trails with the "
-          "optimal-transport scene, or try 5 time steps on both.",
-          {"base": "gaussian", "target": "8gaussians", "coupling": "independent", "steps": 3000}),
-    Scene("coupling-ot", "Optimal-transport coupling: Gaussian → 8 Gaussians",
-          "Pairs re-matched by minibatch optimal transport: nearly straight paths, which even a few "
-          "Euler steps follow well.",
-          {"base": "gaussian", "target": "8gaussians", "coupling": "ot", "steps": 3000}),
-    Scene("ode-noisy", "Probability-flow ODE of a noisy interpolant: 8 Gaussians → moons",
-          "γ = √(t(1−t)) makes the interpolant stochastic, yet the learned drift is sampled with a "
-          "deterministic ODE (Heun) that reaches the same distribution.",
-          {"base": "8gaussians", "target": "moons", **_NOISY, "steps": 5000}),
+    Scene("mirror", "Mirror interpolant: checkerboard → noise → checkerboard",
+          "Base and target are the same sample (coupling mirror, x1 = x0), so x_t = x0 + sin²(πt) z: "
+          "the checkerboard dissolves into noise and the drift rebuilds it.",
+          {"base": "checkerboard", "target": "checkerboard", "coupling": "mirror",
+           "gamma": "sinesquared", "gamma_scale": 1.0, "steps": 5000}),
+    Scene("coupling-independent", "Independent coupling: 8 Gaussians → moons",
+          "Pairs (x0, x1) drawn independently: the learned paths bend and swerve. Compare the trails "
+          "with the optimal-transport scene, or set 5 time steps on both.",
+          {"base": "8gaussians", "target": "moons", "coupling": "independent", "steps": 3000}),
+    Scene("coupling-ot", "Optimal-transport coupling: 8 Gaussians → moons",
+          "Only the coupling differs from the independent scene: pairs re-matched by minibatch optimal "
+          "transport give nearly straight paths, which even a few Euler steps follow well.",
+          {"base": "8gaussians", "target": "moons", "coupling": "ot", "steps": 3000}),
+    Scene("noisy-ode", "ODE: Gaussian → spiral with γ > 0",
+          "γ = √(t(1−t)) makes x_t stochastic, yet the learned drift carries the particles along a "
+          "deterministic ODE (Heun). Same weights as the SDE scene.",
+          {**_SPIRAL, "sampler": "heun", "nfe": 50}),
+    Scene("noisy-sde", "SDE: Gaussian → spiral with γ > 0",
+          "The same model sampled with Euler–Maruyama, dX = (b̂ + ε ŝ) dt + √(2ε) dW with ε(t) = "
+          "4t(1−t) and the learned score ŝ = −η̂/γ: particles jitter, and land closer to the spiral.",
+          {**_SPIRAL, "sampler": "em", "nfe": 100, "epsilon": 1.0, "epsilon_shape": "bump"}),
 )}
 """Every scene, in gallery order."""
 
@@ -206,16 +217,15 @@ def train_scene(scene: Scene, log=None):
 
 @torch.no_grad()
 def evaluate(cfg: ExperimentConfig, arrays: dict[str, np.ndarray]):
-    """Sample cfg.samples points with these (float16) weights; (metrics, trajectory)."""
-    model = build_model(cfg, torch.Generator().manual_seed(cfg.seed))
-    model.load_state_dict(to_state_dict(arrays))
-    model.eval()
-    base, target = build_distributions(cfg)
-    traj = generate(model, cfg, base, target, device="cpu")
-    return measure(traj, cfg, base, target), traj
+    """Sample cfg.samples points with these (float16) weights, as the app would; (metrics, trajectory)."""
+    state = make_state(cfg, device="cpu")
+    state.model.load_state_dict(to_state_dict(arrays))
+    state.model.eval()
+    traj = generate(sampling_field(state), cfg, state.base, state.target, device="cpu")
+    return measure(traj, cfg, state.base, state.target), traj
 
 
-def thumbnail_png(path: np.ndarray, px: int = THUMBNAIL_PX, box: float = 4.0) -> bytes:
+def thumbnail_png(path: np.ndarray, px: int = THUMBNAIL_PX, box: float = THUMBNAIL_BOX) -> bytes:
     """A small PNG of where the particles end, each coloured by where it started; path (T, n, 2)."""
     from PIL import Image, ImageDraw
 
@@ -235,23 +245,42 @@ def thumbnail_png(path: np.ndarray, px: int = THUMBNAIL_PX, box: float = 4.0) ->
     return out.getvalue()
 
 
-def build_scene(scene: Scene, folder: Path, log=None) -> dict:
-    """Train one scene, write its weights and thumbnail into folder; its manifest entry."""
-    t0 = time.perf_counter()
-    state = train_scene(scene, log)
-    seconds = time.perf_counter() - t0
-    arrays = half_state_dict(state.model)
+SAMPLING_FIELDS = ("sampler", "nfe", "direction", "samples", "epsilon", "epsilon_shape", "t0")
+"""Config fields that only change how a trained model is sampled."""
+
+
+def training_key(cfg: ExperimentConfig) -> str:
+    """The config without its sampling fields: scenes with equal keys (and the same denoiser) train
+    identical weights, so a build trains them once."""
+    return json.dumps({k: v for k, v in cfg.to_dict().items() if k not in SAMPLING_FIELDS}, sort_keys=True)
+
+
+def build_scene(scene: Scene, folder: Path, log=None, trained: dict | None = None) -> dict:
+    """Train one scene (or reuse a run of this build with the same training config), write its
+    weights and thumbnail into folder; its manifest entry."""
     cfg = scene.config()
+    key, trained = training_key(cfg), {} if trained is None else trained
+    shared = trained.get(key)
+    if shared is not None and make_state(cfg, device="cpu").denoiser_kind == shared[1].denoiser_kind:
+        first, state, seconds = shared
+    else:
+        t0 = time.perf_counter()
+        state = train_scene(scene, log)
+        first, seconds = scene.name, time.perf_counter() - t0
+        trained[key] = (first, state, seconds)
+    arrays = half_state_dict(state.model)
     metrics, traj = evaluate(cfg, arrays)
     weights = weights_bytes(arrays)
     thumb = thumbnail_png(traj.path[:, :THUMBNAIL_POINTS].numpy())
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{scene.name}.npz").write_bytes(weights)
     (folder / f"{scene.name}.png").write_bytes(thumb)
-    keep = ("energy_distance", "floor_energy_distance", "sliced_w2", "floor_sliced_w2", "path_straightness")
+    keep = ("energy_distance", "floor_energy_distance", "sliced_w2", "floor_sliced_w2",
+            "path_straightness", "path_curvature")
     return {
         "name": scene.name, "title": scene.title, "description": scene.description,
         "config": cfg.to_dict(), "steps": state.step, "train_seconds": round(seconds, 1),
+        "trained_in": first, "denoiser": state.denoiser_kind,
         "final_loss": round(float(np.mean(state.losses[-100:])), 5),
         "metrics": {k: round(float(metrics[k]), 6) for k in keep},
         "energy_bound": scene.energy_bound,
@@ -266,22 +295,22 @@ def build_scenes(folder: Path = ASSETS, only: list[str] | None = None, log=None)
     With `only`, the other scenes' manifest entries are kept as they are. Returns the manifest.
     """
     folder = Path(folder)
-    names = list(SCENES) if not only else [n for n in SCENES if n in set(only)]
     unknown = sorted(set(only or ()) - set(SCENES))
     if unknown:
         raise SceneError(f"unknown scene(s) {', '.join(unknown)}; choose from {', '.join(SCENES)}")
-    old = {}
+    names = [n for n in SCENES if not only or n in set(only)]
+    entries = {}
     if only and (folder / MANIFEST).exists():
-        old = {e["name"]: e for e in load_manifest(folder)["scenes"]}
-    entries = dict(old)
+        entries = {e["name"]: e for e in load_manifest(folder)["scenes"] if e.get("name") in SCENES}
+    trained: dict = {}
     for name in names:
-        entries[name] = build_scene(SCENES[name], folder, log)
+        entries[name] = e = build_scene(SCENES[name], folder, log, trained)
         if log is not None:
-            e = entries[name]
             m = e["metrics"]
-            log(f"\r  {name}: {e['steps']} steps in {e['train_seconds']:.1f} s; energy distance "
-                f"{m['energy_distance']:.4f} (floor {m['floor_energy_distance']:.4f}); sliced W2 "
-                f"{m['sliced_w2']:.3f} (floor {m['floor_sliced_w2']:.3f}); {e['bytes']:,} bytes")
+            log(f"\r  {name}: {e['steps']} steps in {e['train_seconds']:.1f} s"
+                f"{'' if e['trained_in'] == name else ' (trained with ' + e['trained_in'] + ')'}; "
+                f"energy distance {m['energy_distance']:.4f} (floor {m['floor_energy_distance']:.4f}); "
+                f"sliced W2 {m['sliced_w2']:.3f} (floor {m['floor_sliced_w2']:.3f}); {e['bytes']:,} bytes")
     manifest = {"format": FORMAT, "torch": torch.__version__,
                 "build": "python -m playground build-scenes",
                 "scenes": [entries[n] for n in SCENES if n in entries]}

@@ -6,7 +6,8 @@ For any ε(t) ≥ 0 the SDE has the same marginals ρ_t as the probability-flow 
     backward (t: 1 − t0 → t0, target → base):  dX = [b(t, X) − ε(t) s(t, X)] dt + √(2ε(t)) dW̄
 
 Euler–Maruyama step with h = t_{k+1} − t_k (negative backward): in both directions
-X ← X + h·b + |h|·ε s + √(2ε|h|)·ξ (the score term always points up the density), ξ ~ N(0, Id) drawn from an explicit `torch.Generator`.
+X ← X + h·b + |h|·ε s + √(2ε|h|)·ξ (the score term always points up the density), with
+ξ ~ N(0, Id) drawn from an explicit `torch.Generator`.
 ε(t) = ε·shape(t) is chosen at sampling time (`EPSILON_SHAPES`), with no retraining; ε = 0 is
 the ODE integrated by Euler. The score s = ∇ log ρ_t is singular where γ (or, one-sided, α)
 vanishes, so the SDE runs on [t0, 1 − t0] (`DEFAULT_T0`); the shapes `bump` and `sinesquared`

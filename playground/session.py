@@ -18,12 +18,14 @@ import torch
 
 from playground.animation import AnimationData, build_animation
 from playground.config import ExperimentConfig
+from playground.experiment import sampling_field
 from playground.sampling import integrate
 from playground.training import TrainingDiverged, TrainState, make_state, train_steps
 
 MODEL_FIELDS = ("base", "target", "base_params", "target_params", "schedule", "power", "gamma",
                 "gamma_scale", "antithetic", "coupling", "width", "depth", "activation",
-                "time_features", "batch", "lr", "lr_schedule", "grad_clip", "seed", "device")
+                "time_features", "batch", "lr", "lr_schedule", "grad_clip", "seed", "device",
+                "denoiser")
 """Config fields that define the trained model: changing one makes the model stale."""
 
 FIELD_LABELS = {"base": "base", "target": "target", "base_params": "base drawing",
@@ -200,12 +202,17 @@ class PlaygroundSession:
         if s is None or s.step == 0:
             return None
         sampling = s.config.replace(sampler=cfg.sampler, nfe=cfg.nfe, direction=cfg.direction,
-                                    samples=cfg.samples)
-        key = (s.step, sampling.sampler, sampling.nfe, sampling.direction, particles, arrows_grid)
+                                    samples=cfg.samples, epsilon=cfg.epsilon,
+                                    epsilon_shape=cfg.epsilon_shape, t0=cfg.t0)
+        key = (s.step, sampling.sampler, sampling.nfe, sampling.direction, sampling.epsilon,
+               sampling.epsilon_shape, sampling.t0, particles, arrows_grid)
         if key != self._animation_key:
+            if sampling.sampler == "em" and sampling.epsilon > 0 and not s.has_score:
+                raise ValueError("this model learned no score, so the SDE needs ε = 0: train with γ > 0 "
+                                 "(the denoiser is learned beside the drift), or pick an ODE integrator")
             with self.lock:
-                self._animation = build_animation(s.model, sampling, s.base, s.target, s.interpolant,
-                                                  particles, arrows_grid, device=s.device)
+                self._animation = build_animation(sampling_field(s), sampling, s.base, s.target,
+                                                  s.interpolant, particles, arrows_grid, device=s.device)
                 self._animation_key = key
         return self._animation
 

@@ -222,7 +222,9 @@ def train_steps(state: TrainState, n: int) -> np.ndarray:
     """Run up to n optimizer steps (fewer if the budget ends); return their losses (k,).
 
     On a non-finite loss or gradient, restores the weights and optimizer of the chunk start,
-    drops this chunk's losses and raises `TrainingDiverged` naming the step.
+    drops this chunk's losses and raises `TrainingDiverged` naming the step. Any other exception
+    inside a step gets the same rollback before it propagates, so the state always holds a
+    whole number of chunks (step == len(losses)).
     """
     cfg = state.config
     model, opt = state.model, state.optimizer
@@ -235,43 +237,49 @@ def train_steps(state: TrainState, n: int) -> np.ndarray:
     losses, eta_losses = [], []
     two_heads = state.denoiser is not None
     start = time.perf_counter()
-    for _ in range(n):
-        if state.done:
-            break
-        lr = state.lr_at(state.progress())
-        for group in opt.param_groups:
-            group["lr"] = lr
-        t, x0, x1, z = draw_batch(state, n_pairs)
-        if two_heads:
-            loss_b, loss_eta = drift_denoiser_loss(state.network, state.interpolant, t, x0, x1, z,
-                                                   antithetic, state.denoiser_kind)
-            loss = loss_b + loss_eta
-        else:
-            loss = drift_loss(model, state.interpolant, t, x0, x1, z, antithetic)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if cfg.grad_clip > 0:
-            gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        else:
-            gnorm = torch.sqrt(sum((p.grad.detach() ** 2).sum() for p in model.parameters()))
-        lv = loss.detach()
-        if state.first_loss is None:
-            state.first_loss = float(lv)
-        limit = DIVERGENCE_FACTOR * max(1.0, state.first_loss)
-        what = ("the loss is not finite" if not torch.isfinite(lv)
-                else "the gradient is not finite" if not torch.isfinite(gnorm)
-                else f"the loss exploded to {float(lv):.3g}" if lv >= limit else None)
-        if what is not None:
-            _restore(state, snapshot)
-            raise TrainingDiverged(state.step + len(losses) + 1, what, state.step)
-        opt.step()
-        if two_heads:
-            losses.append(loss_b.detach())
-            eta_losses.append(loss_eta.detach())
-        else:
-            losses.append(lv)
-        state.step += 1
-        state.train_seconds = snapshot[4] + (time.perf_counter() - start)
+    try:
+        for _ in range(n):
+            if state.done:
+                break
+            lr = state.lr_at(state.progress())
+            for group in opt.param_groups:
+                group["lr"] = lr
+            t, x0, x1, z = draw_batch(state, n_pairs)
+            if two_heads:
+                loss_b, loss_eta = drift_denoiser_loss(state.network, state.interpolant, t, x0, x1, z,
+                                                       antithetic, state.denoiser_kind)
+                loss = loss_b + loss_eta
+            else:
+                loss = drift_loss(model, state.interpolant, t, x0, x1, z, antithetic)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.grad_clip > 0:
+                gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            else:
+                gnorm = torch.sqrt(sum((p.grad.detach() ** 2).sum() for p in model.parameters()))
+            lv = loss.detach()
+            if state.first_loss is None:
+                state.first_loss = float(lv)
+            limit = DIVERGENCE_FACTOR * max(1.0, state.first_loss)
+            what = ("the loss is not finite" if not torch.isfinite(lv)
+                    else "the gradient is not finite" if not torch.isfinite(gnorm)
+                    else f"the loss exploded to {float(lv):.3g}" if lv >= limit else None)
+            if what is not None:
+                _restore(state, snapshot)
+                raise TrainingDiverged(state.step + len(losses) + 1, what, state.step)
+            opt.step()
+            if two_heads:
+                losses.append(loss_b.detach())
+                eta_losses.append(loss_eta.detach())
+            else:
+                losses.append(lv)
+            state.step += 1
+            state.train_seconds = snapshot[4] + (time.perf_counter() - start)
+    except TrainingDiverged:
+        raise
+    except BaseException:  # any other failure (a bug, out of memory, an interrupt): same rollback
+        _restore(state, snapshot)
+        raise
     model.eval()
     values = torch.stack(losses).cpu().numpy().astype(np.float64) if losses else np.zeros(0)
     state.losses.extend(values.tolist())

@@ -18,6 +18,7 @@ from playground.distributions import DISTRIBUTIONS
 from playground.figures import schedule_figure
 from playground.sampling import SAMPLER_LABELS
 from playground.schedules import GAMMAS, PAIRS, resolve_schedule
+from playground.sde import EPSILON_SHAPE_LABELS, EPSILON_SHAPES
 
 UI_LIMITS = {"steps": (10, 50_000), "batch": (32, 2048), "width": (16, 512), "depth": (1, 6),
              "nfe": (2, MAX_FRAMES - 1)}
@@ -151,11 +152,22 @@ def sampling_controls(container=st) -> dict:
     sampler = c1.selectbox("integrator", samplers, index=samplers.index(DEFAULTS.sampler),
                            key="sampler", format_func=SAMPLER_LABELS.get, **PERSIST)
     nfe = c2.slider("time steps", *UI_LIMITS["nfe"], DEFAULTS.nfe, key="nfe", **PERSIST,
-                    help=f"integration steps = animation frames − 1 (at most {MAX_FRAMES - 1} for a smooth animation)")
-    direction = container.radio("direction", list(CHOICES["direction"]), key="direction", horizontal=True,
-                                format_func={"forward": "forward: base → target",
-                                             "backward": "backward: target → base"}.get, **PERSIST)
-    return {"sampler": sampler, "nfe": int(nfe), "direction": direction}
+                    help=f"integration steps = animation frames − 1 (at most {MAX_FRAMES - 1})")
+    out = {"sampler": sampler, "nfe": int(nfe)}
+    if sampler == "em":
+        shapes = list(EPSILON_SHAPES)
+        out["epsilon"] = container.slider("ε (SDE noise)", 0.0, 5.0, 0.5, 0.05, key="epsilon", **PERSIST,
+                                          help="dX = [b + ε s] dt + √(2ε) dW; ε = 0 is the ODE. Needs the "
+                                               "score, learned when γ > 0")
+        out["epsilon_shape"] = container.selectbox("ε(t) shape", shapes, key="epsilon_shape",
+                                                   format_func=EPSILON_SHAPE_LABELS.get, **PERSIST)
+        container.caption(f"The SDE runs on [t0, 1 − t0] = [{DEFAULTS.t0:g}, {1 - DEFAULTS.t0:g}]: "
+                          "the score is singular where γ = 0.")
+    out["direction"] = container.radio("direction", list(CHOICES["direction"]), key="direction",
+                                       horizontal=True, **PERSIST,
+                                       format_func={"forward": "forward: base → target",
+                                                    "backward": "backward: target → base"}.get)
+    return out
 
 
 RENDERERS = {"plotly": "Plotly (arrows, trails, hover)", "canvas": "canvas (fast, up to 10,000 particles)"}

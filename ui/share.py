@@ -63,8 +63,11 @@ def apply_config(cfg: ExperimentConfig, label: str = "from a link") -> list[str]
     if ss["steps"] != cfg.steps:
         notices.append(f"steps {cfg.steps} is outside the app's range: using {ss['steps']}")
     ss["nfe"] = int(min(max(cfg.nfe, 2), 100))
-    for key in ("seed", "coupling", "device", "sampler", "direction"):
+    for key in ("seed", "coupling", "device", "direction"):
         ss[key] = getattr(cfg, key)
+    ss["sampler"] = cfg.sampler
+    ss["epsilon"] = min(cfg.epsilon, 5.0)
+    ss["epsilon_shape"] = cfg.epsilon_shape
     return notices
 
 

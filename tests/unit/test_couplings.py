@@ -28,7 +28,7 @@ def _sorted_rows(x: torch.Tensor) -> torch.Tensor:
 
 
 def test_registry():
-    assert set(COUPLINGS) == {"independent", "ot"}
+    assert set(COUPLINGS) == {"independent", "ot", "mirror"}
     assert make_coupling("ot") is minibatch_ot
     with pytest.raises(ValueError, match="independent"):
         make_coupling("nope")

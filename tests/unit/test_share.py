@@ -17,7 +17,8 @@ def _non_default_values():
         gamma_scale=0.5, alpha="cos(pi*t/2)", beta="sin(pi*t/2)", antithetic=False, coupling="ot",
         width=64, depth=2, activation="gelu", time_features=2, steps=1234, seconds=7.5, batch=512,
         lr=0.003, lr_schedule="constant", grad_clip=2.0, seed=42, samples=777, sampler="rk4", nfe=25,
-        direction="backward", device="cpu")
+        direction="backward", device="cpu", model="exact", denoiser="on", epsilon=0.5,
+        epsilon_shape="bump", t0=0.01)
 
 
 def test_every_field_is_covered_by_the_round_trip_fixture():

@@ -1,0 +1,169 @@
+"""Scenes: the shipped weights match the manifest, load into their configs' models, reach their
+quality bounds, and are exactly what `python -m playground build-scenes` trains."""
+
+from __future__ import annotations
+
+import shutil
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from playground.cli import main
+from playground.couplings import make_coupling
+from playground.scenes import (
+    ASSETS,
+    MANIFEST,
+    SCENES,
+    SceneError,
+    build_scenes,
+    evaluate,
+    load_manifest,
+    load_scene,
+    read_weights,
+    sha256,
+    training_key,
+    weights_bytes,
+)
+from playground.training import make_state
+
+REBUILD_ONE = "coupling-independent"
+"""The scene the fast test retrains (3000 steps, one head: the cheapest)."""
+FP16_TOL = 2e-3
+"""Rebuilt and shipped float16 weights agree within this (absolute and relative): about two
+float16 steps at magnitude 1. On the machine that built the assets they are bit-identical."""
+METRIC_TOL = 1e-4
+
+
+@pytest.fixture(scope="module")
+def manifest():
+    return load_manifest()
+
+
+def _entry(manifest, name):
+    return next(e for e in manifest["scenes"] if e["name"] == name)
+
+
+def test_manifest_lists_every_registered_scene_in_order(manifest):
+    assert [e["name"] for e in manifest["scenes"]] == list(SCENES)
+    for e in manifest["scenes"]:
+        scene = SCENES[e["name"]]
+        # the registry and the shipped files agree: edit a scene, then rebuild it
+        assert e["config"] == scene.config().to_dict(), f"{e['name']}: rebuild with --only {e['name']}"
+        assert e["title"] == scene.title and e["description"] == scene.description
+        assert e["steps"] == scene.config().steps > 0
+        for key in ("energy_distance", "floor_energy_distance", "sliced_w2", "floor_sliced_w2"):
+            assert np.isfinite(e["metrics"][key]), (e["name"], key)
+
+
+@pytest.mark.parametrize("name", list(SCENES))
+def test_shipped_weights_match_sha256_and_load_into_the_scene_model(manifest, name):
+    entry = _entry(manifest, name)
+    data = (ASSETS / entry["weights"]).read_bytes()
+    assert len(data) == entry["bytes"]
+    assert sha256(data) == entry["sha256"]
+    arrays = read_weights(ASSETS / entry["weights"])
+    assert all(a.dtype == np.float16 for a in arrays.values())
+    cfg, state_dict, _ = load_scene(name)
+    model = make_state(cfg, device="cpu").model
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    assert {k: tuple(v.shape) for k, v in state_dict.items()} == expected
+    model.load_state_dict(state_dict)  # strict: every key present, every shape equal
+    assert (ASSETS / entry["thumbnail"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_assets_stay_small():
+    total = sum(p.stat().st_size for p in ASSETS.iterdir() if p.is_file())
+    print(f"assets/scenes: {total:,} bytes")
+    assert total < 2 * 1024 * 1024
+
+
+@pytest.mark.parametrize("name", list(SCENES))
+def test_shipped_weights_reach_the_stated_bound_of_the_noise_floor(manifest, name):
+    """Sample with the shipped (float16) weights as the app does; energy distance ≤ floor + bound,
+    and the manifest's figures are the ones these weights give."""
+    entry = _entry(manifest, name)
+    cfg, _, _ = load_scene(name)
+    metrics, traj = evaluate(cfg, read_weights(ASSETS / entry["weights"]))
+    ed, floor = metrics["energy_distance"], metrics["floor_energy_distance"]
+    print(f"{name}: energy distance {ed:.4f} (floor {floor:.4f}, bound +{entry['energy_bound']}), "
+          f"sliced W2 {metrics['sliced_w2']:.3f} (floor {metrics['floor_sliced_w2']:.3f})")
+    assert ed <= floor + entry["energy_bound"]
+    assert ed == pytest.approx(entry["metrics"]["energy_distance"], abs=METRIC_TOL)
+    assert traj.final.shape == (cfg.samples, 2)
+
+
+def test_ode_and_sde_scenes_share_their_weights(manifest):
+    """One model, two samplers: the SDE scene differs from the ODE one only in how it samples."""
+    assert training_key(SCENES["noisy-ode"].config()) == training_key(SCENES["noisy-sde"].config())
+    assert _entry(manifest, "noisy-ode")["sha256"] == _entry(manifest, "noisy-sde")["sha256"]
+    assert SCENES["noisy-sde"].config().sampler == "em" and SCENES["noisy-sde"].config().epsilon > 0
+
+
+def test_mirror_coupling_pairs_each_sample_with_itself():
+    g = torch.Generator().manual_seed(0)
+    x0, x1 = torch.randn(64, 2, generator=g), torch.randn(64, 2, generator=g)
+    a, b = make_coupling("mirror")(x0, x1)
+    assert torch.equal(a, x0) and torch.equal(b, x0)
+    cfg = SCENES["mirror"].config()
+    assert cfg.coupling == "mirror" and cfg.base == cfg.target and cfg.schedule == "linear"
+
+
+def test_weights_files_are_byte_reproducible():
+    arrays = {"b": np.arange(6, dtype=np.float16).reshape(2, 3), "a": np.ones(4, np.float16)}
+    first = weights_bytes(arrays)
+    time.sleep(1.1)  # a zip with real timestamps would differ now
+    assert weights_bytes(dict(reversed(list(arrays.items())))) == first
+
+
+def test_load_scene_rejects_unknown_names_and_tampered_files(tmp_path):
+    with pytest.raises(SceneError, match="unknown scene"):
+        load_scene("nope")
+    folder = tmp_path / "scenes"
+    shutil.copytree(ASSETS, folder)
+    path = folder / "moons.npz"
+    data = bytearray(path.read_bytes())
+    data[-30] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(SceneError, match="sha256"):
+        load_scene("moons", folder)
+    (folder / MANIFEST).unlink()
+    with pytest.raises(SceneError, match="build-scenes"):
+        load_scene("moons", folder)
+
+
+def test_cli_rejects_an_unknown_scene(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["build-scenes", "--only", "nope", "--out", "/nonexistent/never-written"])
+    assert exc.value.code == 2
+    assert "nope" in capsys.readouterr().err
+
+
+def _compare(shipped_dir, rebuilt_dir, name, manifest, rebuilt_manifest):
+    old = read_weights(shipped_dir / f"{name}.npz")
+    new = read_weights(rebuilt_dir / f"{name}.npz")
+    assert old.keys() == new.keys()
+    worst = max(float(np.max(np.abs(old[k].astype(np.float32) - new[k].astype(np.float32)))) for k in old)
+    same = _entry(manifest, name)["sha256"] == _entry(rebuilt_manifest, name)["sha256"]
+    print(f"{name}: largest float16 difference {worst:.2e}; byte-identical: {same}")
+    for k in old:
+        np.testing.assert_allclose(new[k].astype(np.float32), old[k].astype(np.float32),
+                                   rtol=FP16_TOL, atol=FP16_TOL, err_msg=f"{name}: {k}")
+
+
+def test_build_scenes_reproduces_the_shipped_weights_of_one_scene(tmp_path, manifest):
+    t0 = time.perf_counter()
+    rebuilt = build_scenes(tmp_path, only=[REBUILD_ONE])
+    print(f"rebuilt {REBUILD_ONE} in {time.perf_counter() - t0:.1f} s")
+    assert [e["name"] for e in rebuilt["scenes"]] == [REBUILD_ONE]
+    _compare(ASSETS, tmp_path, REBUILD_ONE, manifest, rebuilt)
+
+
+@pytest.mark.slow
+def test_build_scenes_reproduces_every_shipped_scene(tmp_path, manifest):
+    t0 = time.perf_counter()
+    rebuilt = build_scenes(tmp_path)
+    print(f"rebuilt {len(SCENES)} scenes in {time.perf_counter() - t0:.0f} s")
+    for name in SCENES:
+        _compare(ASSETS, tmp_path, name, manifest, rebuilt)
