@@ -13,25 +13,29 @@ run of seconds used by tests/unit/test_bench.py. Sections (modules):
    Scattergl), Train-to-first-frame in the real app, in-app training steps/s against the loop.
 
 latest.json keys (absent when its section was not run; non-finite numbers are written as null):
-- schema, mode ("full" | "quick"), sections, settings, section_seconds, duration_s
+- schema, mode ("full" | "quick"), sections, settings, section_seconds, duration_s, cpu_seconds
+  (a section that raised holds {error} instead of its keys)
 - machine: cpu_model, cores, cores_usable, torch, python, platform, date, load_average_start,
   load_average_end, uptime_start, uptime_end
 - throughput: config, linear_weights, flops_per_step, matmul_n, rounds, measure_seconds,
   rows[{threads, ours_steps_per_s, bare_steps_per_s, ratio_ours_bare, achieved_gflops,
   peak_gflops, fraction_of_peak, rounds}]
 - quality: clock, margin{text, ed_plus, sw2_factor}, samples, ours_budgets_s, peer_budgets_s,
-  methods, torchcfm (version or null), floors{target: {energy_distance, sliced_w2, pairs, draws}},
+  workers, methods, torchcfm (version or null), floors{target: {energy_distance, sliced_w2,
+  pairs, draws}},
   runs[{target, method, available, (reason | sampler, nfe, steps_per_cpu_s), checkpoints[{label,
   budget_s, seconds, wall_seconds, steps, energy_distance, sliced_w2, meets}], time_to_quality_s}],
   time_to_quality[{target, ours_s, seed_s, cfm_s, otcfm_s, best_peer_s, ratio_ours_best_peer,
   ratio_ours_seed, verdict}]
 - sampling: target, schedule, samples, ladder, exact and trained {methods{euler|heun|rk4:
   {method, evaluations_to_quality, ladder[{evaluations, steps, energy_distance, sliced_w2,
-  meets}]}}, best_higher_order, ratio_best_to_euler, half_of_euler_or_better, euler_reached}
+  meets, meets_strict}], evaluations_to_strict_quality}}, best_higher_order, ratio_best_to_euler,
+  half_of_euler_or_better, euler_reached, strict{the same four for the strict margin}}
   (trained also train_steps), drift_eval[{particles, model_s, exact_s, model_chunked_s?}]
-- app: figures[{particles, frames, webgl, build_s, json_s, json_bytes}], loop_without_ui[{steps,
-  wall_s, steps_per_s_wall, steps_per_s_metric}], browser ({skipped} | {chromium, fps[{particles,
-  frames, trace, fps, fps_asked, frames_counted, moved, html_bytes, page_errors}], app{steps,
+- app: figures[{particles, frames, variant ("app" | "particles"), webgl, build_s, json_s,
+  json_bytes}], loop_without_ui[{steps, wall_s, steps_per_s_wall, steps_per_s_metric}],
+  browser ({skipped} | {chromium, fps[{particles, frames, trace ("scatter" | "scattergl" |
+  "canvas"), fps, fps_asked, frames_counted, moved, html_bytes, page_errors}], app{steps,
   click_to_finished_s, click_to_first_frame_s, finished_to_first_frame_s, steps_per_s_wall,
   steps_per_s_metric}}), in_app ({skipped, loop_steps_per_s_wall} | {app_steps_per_s_wall,
   loop_steps_per_s_wall, ratio_wall, app_steps_per_s_metric, loop_steps_per_s_metric, ratio_metric})

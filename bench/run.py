@@ -19,6 +19,8 @@ if __package__ in (None, ""):  # `python bench/run.py`: import bench.* from the 
 import argparse  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
+import resource  # noqa: E402
+import traceback  # noqa: E402
 
 from bench.common import Settings, end_machine, fmt, machine, margin_text, say, table, wall  # noqa: E402
 
@@ -61,14 +63,30 @@ def run(settings: Settings, sections=SECTIONS) -> dict:
             continue
         say(f"\n## {title}")
         t0 = wall()
-        result[key] = fn()
+        try:
+            result[key] = fn()
+        except Exception as exc:  # noqa: BLE001 - one broken section must not lose the others
+            traceback.print_exc()
+            result[key] = {"error": f"{type(exc).__name__}: {exc}"[:500]}
         timings[key] = wall() - t0
         say(f"  ({timings[key]:.0f} s)")
     result["section_seconds"] = timings
     result["duration_s"] = wall() - t_all
+    result["cpu_seconds"] = cpu_seconds()
     end_machine(result["machine"])
     result["targets"] = targets(result)
     return clean(result)
+
+
+def cpu_seconds() -> float:
+    """CPU-seconds used by this process and its finished children (workers, app server, browser):
+    roughly what the run would take on an idle machine, divided by the cores it kept busy."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _ok(r: dict, key: str) -> bool:
+    return key in r and "error" not in r[key]
 
 
 def _status(ok) -> str:
@@ -77,12 +95,13 @@ def _status(ok) -> str:
 
 def targets(r: dict) -> list[dict]:
     out = []
-    if "throughput" in r:
+    if _ok(r, "throughput"):
         row = next(x for x in r["throughput"]["rows"] if x["threads"] == min(r["settings"]["threads"]))
         v = row["ratio_ours_bare"]
-        out.append({"id": "loop_vs_bare", "name": f"training loop ≥ 0.95 × bare loop ({row['threads']} thread)",
+        out.append({"id": "loop_vs_bare",
+                    "name": f"training loop ≥ 0.95 × bare loop ({row['threads']} thread)",
                     "value": v, "threshold": 0.95, "status": _status(None if v is None else v >= 0.95)})
-    if "quality" in r:
+    if _ok(r, "quality"):
         ttq = {s["target"]: s for s in r["quality"]["time_to_quality"]}
         for t in TTQ_TARGETS:
             s = ttq.get(t)
@@ -97,12 +116,13 @@ def targets(r: dict) -> list[dict]:
             out.append({"id": f"ttq_vs_peer_{t}", "name": f"ours ÷ best torchcfm time-to-quality ≤ 1 on {t}",
                         "value": None if s is None else s["ratio_ours_best_peer"], "threshold": 1.0,
                         "status": _status(peer_ok)})
-    if "sampling" in r:
+    if _ok(r, "sampling"):
         e = r["sampling"]["exact"]
-        out.append({"id": "solver_exact", "name": "Heun or RK4 needs ≤ half of Euler's evaluations (exact field)",
+        out.append({"id": "solver_exact",
+                    "name": "Heun or RK4 needs ≤ half of Euler's evaluations (exact field)",
                     "value": e["ratio_best_to_euler"], "threshold": 0.5,
                     "status": _status(e["half_of_euler_or_better"])})
-    if "app" in r:
+    if _ok(r, "app"):
         i = r["app"]["in_app"]
         v = i.get("ratio_wall")
         out.append({"id": "in_app", "name": "in-app training ≥ 0.9 × the loop without UI (wall)",
@@ -135,11 +155,13 @@ def markdown(r: dict) -> str:
         "# Benchmarks: speed and quality side by side",
         "",
         f"Machine: {m['cpu_model']}, {m['cores']} cores ({m['cores_usable']} usable), torch {m['torch']}, "
-        f"Python {m['python']}; run {m['date']} ({r['mode']} mode, {r['duration_s']:.0f} s). Load average "
+        f"Python {m['python']}; run {m['date']} ({r['mode']} mode, {r['duration_s']:.0f} s wall, "
+        f"{r['cpu_seconds']:.0f} CPU-seconds). Load average "
         f"(1, 5, 15 min) {la0} at the start, {la1} at the end: the machine was shared, so wall-clock figures "
         "are pessimistic; section 2 runs on CPU-seconds.",
         "",
-        "Reproduce: `pip install -r requirements-bench.txt` (see the comments there), then `python -m bench`.",
+        "Reproduce: `pip install --no-deps -r requirements-bench.txt` (see the comments there), then "
+        "`python -m bench`.",
         "",
         "## Targets",
         "",
@@ -152,8 +174,9 @@ def markdown(r: dict) -> str:
              ("app", "4. The app", app_bench)]
     for key, title, mod in parts:
         if key in r:
-            lines += ["", f"## {title}", "", mod.markdown(r[key])]
-    if "quality" in r:
+            body = mod.markdown(r[key]) if _ok(r, key) else f"This section failed: {r[key]['error']}"
+            lines += ["", f"## {title}", "", body]
+    if _ok(r, "quality"):
         lines += ["", f"Margin: {margin_text()}. Methods: "
                   + "; ".join(f"**{k}**: {v}" for k, v in r["quality"]["methods"].items()) + "."]
     return "\n".join(lines) + "\n"
@@ -167,7 +190,8 @@ def main(argv=None) -> dict:
     sections = tuple(s.strip() for s in args.sections.split(",") if s.strip())
     unknown = set(sections) - set(SECTIONS)
     if unknown:
-        raise SystemExit(f"unknown section(s) {', '.join(sorted(unknown))}; choose from {', '.join(SECTIONS)}")
+        raise SystemExit(f"unknown section(s) {', '.join(sorted(unknown))}; "
+                         f"choose from {', '.join(SECTIONS)}")
     result = run(settings, sections)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "latest.json").write_text(json.dumps(result, indent=1, allow_nan=False) + "\n")
