@@ -234,7 +234,8 @@ def train_steps(state: TrainState, n: int) -> np.ndarray:
     antithetic = cfg.antithetic and state.interpolant.schedule.stochastic
     n_pairs = max(1, cfg.batch // 2) if antithetic else cfg.batch
     model.train()
-    losses, eta_losses = [], []
+    params = [p for p in model.parameters() if p.requires_grad]
+    losses, drift_losses, eta_losses, norms = [], [], [], []  # losses: what is optimised
     two_heads = state.denoiser is not None
     start = time.perf_counter()
     try:
@@ -253,39 +254,59 @@ def train_steps(state: TrainState, n: int) -> np.ndarray:
                 loss = drift_loss(model, state.interpolant, t, x0, x1, z, antithetic)
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            if cfg.grad_clip > 0:
-                gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            else:
-                gnorm = torch.sqrt(sum((p.grad.detach() ** 2).sum() for p in model.parameters()))
-            lv = loss.detach()
-            if state.first_loss is None:
-                state.first_loss = float(lv)
-            limit = DIVERGENCE_FACTOR * max(1.0, state.first_loss)
-            what = ("the loss is not finite" if not torch.isfinite(lv)
-                    else "the gradient is not finite" if not torch.isfinite(gnorm)
-                    else f"the loss exploded to {float(lv):.3g}" if lv >= limit else None)
-            if what is not None:
-                _restore(state, snapshot)
-                raise TrainingDiverged(state.step + len(losses) + 1, what, state.step)
+            norms.append(_clip_grads(params, cfg.grad_clip))
             opt.step()
+            losses.append(loss.detach())
             if two_heads:
-                losses.append(loss_b.detach())
+                drift_losses.append(loss_b.detach())
                 eta_losses.append(loss_eta.detach())
-            else:
-                losses.append(lv)
             state.step += 1
             state.train_seconds = snapshot[4] + (time.perf_counter() - start)
+        if losses:  # one divergence check per chunk: the chunk start is restored anyway
+            _check_chunk(state, snapshot, torch.stack(losses), torch.stack(norms))
     except TrainingDiverged:
         raise
     except BaseException:  # any other failure (a bug, out of memory, an interrupt): same rollback
         _restore(state, snapshot)
         raise
     model.eval()
-    values = torch.stack(losses).cpu().numpy().astype(np.float64) if losses else np.zeros(0)
-    state.losses.extend(values.tolist())
-    if eta_losses:
+    if two_heads and losses:
+        values = torch.stack(drift_losses).cpu().double().numpy()
         state.denoiser_losses.extend(torch.stack(eta_losses).cpu().double().tolist())
+    else:
+        values = torch.stack(losses).cpu().numpy().astype(np.float64) if losses else np.zeros(0)
+    state.losses.extend(values.tolist())
     return values
+
+
+def _clip_grads(params: list, max_norm: float) -> Tensor:
+    """The total gradient norm; scales the gradients down to max_norm when it is larger
+    (max_norm 0: no clipping). What clip_grad_norm_ does, without its per-call overhead
+    (a third of a millisecond a step, about 10% of a small model's step)."""
+    grads = [p.grad for p in params if p.grad is not None]
+    total = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+    if max_norm > 0:
+        torch._foreach_mul_(grads, (max_norm / (total + 1e-6)).clamp(max=1.0))
+    return total
+
+
+def _check_chunk(state: TrainState, snapshot, losses: Tensor, norms: Tensor) -> None:
+    """Raise TrainingDiverged (after restoring the chunk start) when a step's loss or gradient
+    was not finite, or its loss exploded; name the first such step."""
+    if state.first_loss is None:
+        state.first_loss = float(losses[0])
+    limit = DIVERGENCE_FACTOR * max(1.0, state.first_loss)
+    bad_loss, bad_grad = ~torch.isfinite(losses), ~torch.isfinite(norms)
+    exploded = torch.isfinite(losses) & (losses >= limit)
+    bad = bad_loss | bad_grad | exploded
+    if not bool(bad.any()):
+        return
+    k = int(torch.nonzero(bad)[0])
+    what = ("the loss is not finite" if bad_loss[k] else "the gradient is not finite" if bad_grad[k]
+            else f"the loss exploded to {float(losses[k]):.3g}")
+    restored = snapshot[3]
+    _restore(state, snapshot)
+    raise TrainingDiverged(restored + k + 1, what, restored)
 
 
 def _restore(state: TrainState, snapshot) -> None:
