@@ -1,4 +1,4 @@
-"""Interpolant Playground: the router. Page config, torch threads, st.navigation over pages/."""
+"""Interpolant Playground: the router. Page config, torch threads, st.navigation over views/."""
 
 import os
 
@@ -22,12 +22,12 @@ if presenting():
     st.markdown(PRESENT_CSS, unsafe_allow_html=True)
 
 pages = [
-    st.Page("pages/playground.py", title="Playground", default=True, url_path="playground"),
-    st.Page("pages/scenes.py", title="Scenes", url_path="scenes"),
-    st.Page("pages/draw.py", title="Draw", url_path="draw"),
-    st.Page("pages/schedules.py", title="Schedules", url_path="schedules"),
-    st.Page("pages/stochastic.py", title="Stochastic side", url_path="stochastic"),
-    st.Page("pages/theory.py", title="Theory", url_path="theory"),
-    st.Page("pages/about.py", title="About", url_path="about"),
+    st.Page("views/playground.py", title="Playground", default=True, url_path="playground"),
+    st.Page("views/scenes.py", title="Scenes", url_path="scenes"),
+    st.Page("views/draw.py", title="Draw", url_path="draw"),
+    st.Page("views/schedules.py", title="Schedules", url_path="schedules"),
+    st.Page("views/stochastic.py", title="Stochastic side", url_path="stochastic"),
+    st.Page("views/theory.py", title="Theory", url_path="theory"),
+    st.Page("views/about.py", title="About", url_path="about"),
 ]
 st.navigation(pages, position="hidden" if presenting() else "sidebar").run()

@@ -1,8 +1,7 @@
 """A real browser on the real server: draw a target with the mouse, see it previewed, use it.
 
-The page is reached through the sidebar (a first deep link to /draw on a fresh server runs the page
-without app.py while Streamlit still treats pages/ as a v1 pages folder, and its relative
-/draw/_stcore/* requests log 404s in the console).
+The page is reached through the sidebar, as a user would (deep links are covered by
+tests/e2e/test_links_browser.py).
 """
 
 import re
@@ -20,8 +19,8 @@ PLAYGROUND_TARGET = MY_TARGET.replace("'your target'", "'target ρ1'")
 
 
 def test_draw_a_target_stroke_preview_and_use_it(app_server, page):
-    assert "pages/draw.py" in (ROOT / "app.py").read_text(), (
-        'app.py must list st.Page("pages/draw.py", title="Draw", url_path="draw")')
+    assert "views/draw.py" in (ROOT / "app.py").read_text(), (
+        'app.py must list st.Page("views/draw.py", title="Draw", url_path="draw")')
     page.goto(app_server.url)
     wait_idle(page)
     page.locator("[data-testid='stSidebarNav'] a", has_text="Draw").click()

@@ -14,7 +14,7 @@ import pytest
 
 from tests.e2e.conftest import ARTIFACTS, ROOT, free_port, wait_idle
 
-PAGE = "pages/stochastic.py"
+PAGE = "views/stochastic.py"
 
 # Particle x coordinates (first 50) of every panel at frame k, decoding Plotly's typed arrays.
 FRAME_XS = """(k) => {

@@ -8,8 +8,8 @@ import sys
 import textwrap
 from pathlib import Path
 
-# Run on its own (`streamlit run pages/theory.py`), this folder comes first on sys.path and
-# pages/playground.py would shadow the `playground` package: put the repository root first.
+# Run on its own (`streamlit run views/theory.py`), this folder comes first on sys.path and
+# views/playground.py would shadow the `playground` package: put the repository root first.
 ROOT = str(Path(__file__).resolve().parents[1])
 if sys.path[0] != ROOT:
     sys.path.insert(0, ROOT)

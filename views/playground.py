@@ -43,7 +43,8 @@ present = presenting()
 show_url_notices()
 base_pts, target_pts = preview_points(cfg)
 if present:
-    st.markdown(f"### {cfg.base} → {cfg.target}:  x_t = α x0 + β x1 + γ z  ({cfg.schedule}, γ {cfg.gamma})")
+    head, b1, b2, b3, b4 = st.columns([8, 1, 1, 1, 1], vertical_alignment="center")
+    head.markdown(f"#### {cfg.base} → {cfg.target} · {cfg.schedule}, γ: {cfg.gamma}")
 else:
     st.title("Stochastic interpolant playground")
     st.caption("Particles x0 ~ ρ0 are carried to ρ1 by the learned drift b̂(t, x), trained on "
@@ -54,7 +55,8 @@ else:
 # ------------------------------------------------------------------ training controls
 device, device_note = resolve_device(cfg.device)
 stale = sess.stale_fields(cfg)
-b1, b2, b3, b4, info = st.columns([1, 1, 1, 1, 4])
+if not present:
+    b1, b2, b3, b4, info = st.columns([1, 1, 1, 1, 4])
 training = sess.status == "training"
 if b1.button("Train", key="train", type="primary", disabled=training,
              help="start a fresh model from these settings"):
@@ -74,7 +76,8 @@ if b3.button("Resume", key="resume", disabled=training or sess.state is None or 
 if b4.button("Reset", key="reset", disabled=training, help="forget the model; Train starts over"):
     sess.reset(cfg)
     st.rerun()
-info.caption(f"Device: **{device.type}** — {device_note}")
+if not present:
+    info.caption(f"Device: **{device.type}** — {device_note}")
 
 if stale and sess.has_model:
     st.warning("The settings changed since this model was trained (" + ", ".join(stale) + "). "
@@ -82,7 +85,7 @@ if stale and sess.has_model:
                icon="⚠️")
 if sess.status == "error":
     st.error(sess.message)
-elif sess.message:
+elif sess.message and not present:
     st.info(sess.message)
 
 
@@ -101,11 +104,13 @@ def live_training():
         st.info("Press **Train** to fit the drift. Settings on the left; the clouds above are ρ0 and ρ1.")
         return
     p = state.progress()
-    st.progress(p, text=f"step {state.step:,} of {state.config.steps:,}")
     if presenting():
+        if s.status == "training":
+            st.progress(p, text=f"step {state.step:,} of {state.config.steps:,}")
         if was_training and s.status != "training":
             st.rerun()
         return
+    st.progress(p, text=f"step {state.step:,} of {state.config.steps:,}")
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("step", f"{state.step:,}")
     c2.metric("steps / s", f"{s.steps_per_second():.0f}")
@@ -153,7 +158,7 @@ if anim is not None:
                         height=560, scrolling=False)
     else:
         fig = animation_figure(anim.paths, anim.times, target_bg=anim.goal, true_frames=anim.true_frames,
-                               trails=anim_opts["trails"], arrows=anim.arrows, height=560 if present else 520)
+                               trails=anim_opts["trails"], arrows=anim.arrows, height=620 if present else 520)
         st.plotly_chart(fig, key="animation", config={"displayModeBar": False})
     st.caption(f"{anim.paths.shape[1]:,} particles × {len(anim.times)} frames "
                f"({cfg.sampler}, {len(anim.times) - 1} steps, {cfg.direction}). Colours mark where each "
