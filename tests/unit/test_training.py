@@ -230,3 +230,21 @@ def test_make_state_validates_the_config():
     bad.lr = math.nan
     with pytest.raises(ValueError):
         make_state(bad)
+
+
+@pytest.mark.parametrize("registered,formulas", [
+    ({"schedule": "linear"}, {"alpha": "1-t", "beta": "t"}),
+    ({"schedule": "trig"}, {"alpha": "cos(pi*t/2)", "beta": "sin(pi*t/2)"}),
+])
+def test_a_typed_schedule_equal_to_a_registered_one_trains_identically(registered, formulas):
+    base = ExperimentConfig(width=32, steps=60, batch=64)
+    a = train_steps(make_state(base.replace(**registered)), 60)
+    b = train_steps(make_state(base.replace(**formulas)), 60)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_a_typed_gamma_equal_to_brownian_trains_to_the_same_losses():
+    base = ExperimentConfig(width=32, steps=60, batch=64)
+    a = train_steps(make_state(base.replace(gamma="brownian", gamma_scale=1.0)), 60)
+    b = train_steps(make_state(base.replace(gamma="sqrt(t*(1-t))")), 60)
+    np.testing.assert_allclose(a, b, rtol=1e-4)  # γγ̇ of a formula is evaluated at t clamped by 1e-4
