@@ -22,8 +22,8 @@ def test_canvas_animation_advances(browser, tmp_path):
     np.testing.assert_allclose(first, paths[0, 7], rtol=1e-6)
     page.click("#play")
     page.wait_for_function("canvasAnim.frame() > 5", timeout=20_000)
-    frame = page.evaluate("canvasAnim.frame()")
-    later = page.evaluate("canvasAnim.position(0, 7)")
+    page.click("#play")  # pause, then read the frame and a position together
+    frame, later = page.evaluate("[canvasAnim.frame(), canvasAnim.position(0, 7)]")
     np.testing.assert_allclose(later, paths[frame, 7], rtol=1e-5)
     assert later != first
     assert errors == []
