@@ -20,7 +20,7 @@ from playground.animation import AnimationData, build_animation
 from playground.config import ExperimentConfig
 from playground.experiment import sampling_field
 from playground.sampling import integrate
-from playground.training import TrainingDiverged, TrainState, make_state, train_steps
+from playground.training import TrainingDiverged, TrainState, make_state, move_state, train_steps
 
 MODEL_FIELDS = ("base", "target", "base_params", "target_params", "schedule", "power", "gamma",
                 "gamma_scale", "antithetic", "coupling", "width", "depth", "activation",
@@ -53,7 +53,7 @@ def set_training_slots(n: int) -> None:
 
 @dataclass
 class PlaygroundSession:
-    """status: idle (no model) | training | stopped | done | error."""
+    """status: idle (no model) | training | stopped | done | error | closed (tab gone, model freed)."""
 
     state: TrainState | None = None
     status: str = "idle"
@@ -158,21 +158,54 @@ class PlaygroundSession:
             with self.lock:
                 deadline = time.perf_counter() + seconds
                 chunk = 10
-                while time.perf_counter() < deadline and done < max_steps and not self.state.done:
+                while (self.status == "training"  # close() ends a chunk early
+                       and time.perf_counter() < deadline and done < max_steps and not self.state.done):
                     t0 = time.perf_counter()
                     done += len(train_steps(self.state, chunk))
                     per_step = (time.perf_counter() - t0) / chunk
                     # aim for chunks of ~0.1 s so a stop or a rerun waits at most that long
                     chunk = int(min(max(10, 0.1 / max(per_step, 1e-6)), 2000))
+                if self.status == "closed":
+                    self._drop()
+                    return done
                 self.chunk_steps.append(self.state.step)
         except TrainingDiverged as exc:
             self.status, self.message = "error", str(exc)
+        except torch.cuda.OutOfMemoryError:
+            if self.state.device.type == "cpu":
+                raise
+            with self.lock:  # the chunk was rolled back: go on from there on the CPU
+                move_state(self.state, "cpu")
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            self.message = ("The GPU ran out of memory: training continues on the CPU (slower; a "
+                            "smaller batch or width would fit the GPU).")
         finally:
             slots.release()
         if self.state.done and self.status == "training":
             self.status = "done"
             self.message = f"finished {self.state.step} steps"
         return done
+
+    def close(self) -> None:
+        """The browser tab went away: stop training and free the model, optimizer, history and
+        animation. Never blocks (Streamlit calls it on its event loop): a chunk in progress stops
+        after its current inner step batch (~0.1 s) and frees the state itself."""
+        self.status, self.message = "closed", "The connection was lost, so this model was freed: press Train."
+        if self.lock.acquire(blocking=False):
+            try:
+                self._drop()
+            finally:
+                self.lock.release()
+
+    def _drop(self) -> None:
+        self.state = None
+        self._clear_outputs()
+
+    def loss_csv(self) -> str:
+        """The loss history as CSV (step,loss), each value exact (the float's repr)."""
+        steps, losses = self.loss_history()
+        return "step,loss\n" + "".join(f"{s},{v!r}\n" for s, v in zip(steps.tolist(), losses.tolist()))
 
     def fail(self, message: str) -> None:
         """Record an unexpected failure: training stops, the last complete chunk is kept."""

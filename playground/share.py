@@ -17,6 +17,7 @@ from dataclasses import fields
 from typing import Any
 
 import numpy as np
+import torch
 
 from playground.config import CHOICES, LIMITS, ConfigError, ExperimentConfig, _coerce
 from playground.distributions import DISTRIBUTIONS
@@ -26,6 +27,9 @@ MAX_LINK_POINTS = 300
 MAX_PARAM_CHARS = 20_000
 """Longest JSON text accepted for base_params/target_params from a URL."""
 MAX_MIXTURE_COMPONENTS = 200
+MAX_SAMPLE_ABS = 100.0
+"""A user-made distribution whose samples reach beyond this (the box is ±4) is rejected: it could
+only overflow float32 in training and then be reported as a divergence."""
 
 _DEFAULTS = ExperimentConfig()
 _FIELDS = {f.name: f for f in fields(ExperimentConfig)}
@@ -83,7 +87,9 @@ def _clean_params(side: str, name: str, raw: Any, notices: list[str]) -> dict:
             raw = {k: raw[k] for k in ("means", "stds", "covs", "weights") if k in raw}
             if len(np.asarray(raw.get("means", []), dtype=float).reshape(-1, 2)) > MAX_MIXTURE_COMPONENTS:
                 raise ValueError(f"more than {MAX_MIXTURE_COMPONENTS} components")
-        make_distribution(name, raw)
+        probe = make_distribution(name, raw).sample(512, torch.Generator().manual_seed(0))
+        if not bool(torch.isfinite(probe).all()) or float(probe.abs().max()) > MAX_SAMPLE_ABS:
+            raise ValueError(f"its samples reach beyond ±{MAX_SAMPLE_ABS:g}; the box is ±4")
     except (ValueError, TypeError, KeyError, OverflowError) as exc:
         notices.append(f"{side}_params rejected ({exc}): ignored")
         return {}
@@ -161,11 +167,11 @@ def from_json_text(text: str | bytes) -> tuple[ExperimentConfig | None, list[str
         if len(text) > 2_000_000:
             return None, ["the config file is larger than 2 MB: ignored"]
         try:
-            text = text.decode("utf-8")
+            text = text.decode("utf-8-sig")  # a byte-order mark (Windows editors) is fine
         except UnicodeDecodeError:
             return None, ["the config file is not UTF-8 text: ignored"]
     try:
-        data = json.loads(text)
+        data = json.loads(text.removeprefix("\ufeff"))
     except (json.JSONDecodeError, RecursionError):
         return None, ["the config file is not valid JSON: ignored"]
     if not isinstance(data, dict):

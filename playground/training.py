@@ -309,6 +309,18 @@ def _check_chunk(state: TrainState, snapshot, losses: Tensor, norms: Tensor) -> 
     raise TrainingDiverged(restored + k + 1, what, restored)
 
 
+def move_state(state: TrainState, device: str | torch.device) -> None:
+    """Move a run (weights and optimizer state) to another device, e.g. to the CPU after CUDA ran
+    out of memory; training then continues there with the same losses it would have had."""
+    device = torch.device(device)
+    state.model.to(device)
+    for per_param in state.optimizer.state.values():
+        for key, value in per_param.items():
+            if torch.is_tensor(value):
+                per_param[key] = value.to(device)
+    state.device = device
+
+
 def _restore(state: TrainState, snapshot) -> None:
     weights, opt_state, gen_state, step, seconds = snapshot
     state.model.load_state_dict(weights)

@@ -284,6 +284,9 @@ def points_from_strokes(
         )
     if not lines and not dots:
         raise InputError("the canvas is empty: draw at least one stroke")
+    coords = np.concatenate([*lines, np.reshape(dots, (-1, 2))])
+    if not np.isfinite(coords).all() or np.abs(coords).max() > 1e6:
+        raise InputError("the drawing has coordinates that are not finite or far outside the canvas")
     lines = [canvas_to_box(p, width, height) for p in lines]
     dot_pts = canvas_to_box(np.array(dots), width, height) if dots else np.zeros((0, 2))
     if not lines and len(np.unique(dot_pts, axis=0)) < 2:
@@ -493,8 +496,20 @@ def points_from_npy(
 ) -> PointsResult:
     """Read a ``.npy`` array of shape (n, 2) (no pickles) into points (n, 2); see CSV options."""
     _check_upload(data, ".npy file")
+    raw = bytes(data)
+    try:  # read the header first: np.load allocates the declared shape before reading any data
+        fp = io.BytesIO(raw)
+        version = np.lib.format.read_magic(fp)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+            np.lib.format.read_array_header_2_0
+        shape, _, dtype = read_header(fp)
+    except (ValueError, OSError, EOFError) as err:
+        raise InputError(f"cannot read the .npy file: {err}") from None
+    if math.prod(shape) * dtype.itemsize > len(raw):
+        raise InputError(f"cannot read the .npy file: its header declares a {' x '.join(map(str, shape))} "
+                         f"array, more than the {len(raw):,} bytes it holds")
     try:
-        arr = np.load(io.BytesIO(bytes(data)), allow_pickle=False)
+        arr = np.load(io.BytesIO(raw), allow_pickle=False)
     except (ValueError, OSError, EOFError) as err:
         raise InputError(f"cannot read the .npy file: {err}") from None
     if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "iuf":

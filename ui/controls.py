@@ -131,7 +131,8 @@ def model_controls(container=st) -> dict:
 
 def training_controls(container=st) -> dict:
     c1, c2 = container.columns(2)
-    steps = c1.number_input("steps", *UI_LIMITS["steps"], DEFAULTS.steps, 500, key="steps", **PERSIST)
+    steps = c1.number_input("steps", *UI_LIMITS["steps"], DEFAULTS.steps, 500, key="steps", **PERSIST,
+                            help=f"optimizer steps, {UI_LIMITS['steps'][0]:,} to {UI_LIMITS['steps'][1]:,}")
     batch = c2.select_slider("batch", [32, 64, 128, 256, 512, 1024, 2048], DEFAULTS.batch, key="batch",
                              **PERSIST)
     lrs = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 1.0, 10.0]

@@ -59,10 +59,19 @@ def apply_config(cfg: ExperimentConfig, label: str = "from a link") -> list[str]
             notices.append(f"{key} {value:g} is not offered here: using {snapped:g}")
         ss[key] = int(snapped) if key != "lr" else snapped
     ss["depth"] = min(cfg.depth, 6)
+    if ss["depth"] != cfg.depth:
+        notices.append(f"depth {cfg.depth} is outside the app's range: using {ss['depth']}")
     ss["steps"] = int(min(max(cfg.steps, 10), 50_000))
     if ss["steps"] != cfg.steps:
         notices.append(f"steps {cfg.steps} is outside the app's range: using {ss['steps']}")
     ss["nfe"] = int(min(max(cfg.nfe, 2), 100))
+    if ss["nfe"] != cfg.nfe:
+        notices.append(f"nfe {cfg.nfe} is outside the app's range: using {ss['nfe']}")
+    defaults = ExperimentConfig()
+    for name in ("seconds", "samples", "activation", "time_features", "grad_clip", "lr_schedule",
+                 "antithetic"):
+        if getattr(cfg, name) != getattr(defaults, name):
+            notices.append(f"{name} cannot be set in the app: using {getattr(defaults, name)!r}")
     for key in ("seed", "coupling", "device", "direction"):
         ss[key] = getattr(cfg, key)
     ss["sampler"] = cfg.sampler
@@ -106,15 +115,23 @@ def share_panel(cfg: ExperimentConfig) -> None:
               on_click=lambda: st.query_params.from_dict(query))
     c2.download_button("Download config.json", cfg.to_json(), "config.json", "application/json",
                        key="download_config")
-    up = st.file_uploader("Load a config.json", type=["json"], key="upload_config")
-    if up is not None and st.session_state.get("_config_loaded") != up.file_id:
-        loaded, notices = from_json_text(up.getvalue())
-        if loaded is None:
-            st.error("; ".join(notices) + " Your current settings are unchanged.")
-        else:
-            st.session_state["_config_loaded"] = up.file_id
-            st.session_state["_url_notices"] = notices + apply_config(loaded, "from config.json")
-            st.rerun()
+    st.file_uploader("Load a config.json", type=["json"], key="upload_config", on_change=_load_config)
+    problem = st.session_state.pop("_config_problem", None)
+    if problem:
+        st.error(problem)
+
+
+def _load_config() -> None:
+    """on_change of the config uploader: a callback runs before the widgets exist, so it may set
+    their values (doing it in the script body raises StreamlitWidgetAlreadyInstantiatedError)."""
+    up = st.session_state.get("upload_config")
+    if up is None:
+        return
+    loaded, notices = from_json_text(up.getvalue())
+    if loaded is None:
+        st.session_state["_config_problem"] = "; ".join(notices) + " Your current settings are unchanged."
+    else:
+        st.session_state["_url_notices"] = notices + apply_config(loaded, "from config.json")
 
 
 PRESENT_CSS = """

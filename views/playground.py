@@ -117,6 +117,9 @@ def live_training():
     steps, losses = s.loss_history()
     c3.metric("loss (last 100)", f"{np.mean(losses[-100:]):.4f}" if len(losses) else "–")
     c4.metric("status", "waiting for a free slot" if s.queued else s.status)
+    if len(losses) and s.status != "training":
+        st.download_button("Download losses (CSV)", s.loss_csv(), "losses.csv", "text/csv",
+                           key="download_losses", on_click="ignore")
     warning = s.loss_warning()
     if warning:
         st.warning(warning)
