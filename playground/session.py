@@ -34,6 +34,9 @@ FIELD_LABELS = {"base": "base", "target": "target", "base_params": "base drawing
                 "grad_clip": "gradient clip", "time_features": "time features"}
 
 _slots_lock = threading.Lock()
+QUEUE_WAIT = 0.25
+"""Seconds a session waits for a training slot before it shows "waiting for a free slot" and
+tries again on its next run (a chunk holds a slot for up to ~0.8 s)."""
 TRAINING_SLOTS = threading.BoundedSemaphore(2)
 """At most this many sessions run a training chunk at the same moment (one per core)."""
 
@@ -142,14 +145,14 @@ class PlaygroundSession:
     def train_for(self, seconds: float = 0.5, max_steps: int = 100_000) -> int:
         """Train for about `seconds` of wall time (whole steps, at least one chunk of 10).
 
-        Returns the number of steps done. Waits up to `seconds` for a free training slot and
-        sets `queued` when none came. On divergence: status error, weights of the last complete
+        Returns the number of steps done. Waits up to QUEUE_WAIT seconds for a free training
+        slot and sets `queued` when none came. On divergence: status error, weights of the last complete
         chunk kept, message says why.
         """
         if self.status != "training" or self.state is None:
             return 0
         slots = TRAINING_SLOTS
-        if not slots.acquire(timeout=seconds):
+        if not slots.acquire(timeout=min(seconds, QUEUE_WAIT)):
             self.queued = True
             return 0
         self.queued = False
