@@ -14,8 +14,8 @@ import numpy as np
 import torch
 
 from playground.config import ExperimentConfig
-from playground.distributions import BOX, Distribution
 from playground.couplings import make_coupling
+from playground.distributions import BOX, Distribution
 from playground.experiment import generate, start_and_goal
 from playground.interpolants import Interpolant
 from playground.sampling import Field
