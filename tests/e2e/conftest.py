@@ -25,6 +25,18 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-s
                  "--no-first-run", "--disable-quic"]
 
 
+PARTICLE_XS = """() => {
+  const plots = [...document.querySelectorAll('.js-plotly-plot')].filter(p => p._transitionData
+      && (p._transitionData._frames || []).length > 1);
+  if (!plots.length) return null;
+  const gd = plots[0];
+  const i = gd._fullData.findIndex(d => d.name === 'particles');
+  if (i < 0) return null;
+  return Array.from(gd._fullData[i].x).slice(0, 50);
+}"""
+"""JavaScript: x of the first 50 particles the first Plotly animation on the page shows now."""
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if "e2e" in str(item.fspath):

@@ -8,16 +8,7 @@ import numpy as np
 
 from playground.export import animation_html
 from playground.figures import animation_figure
-
-PARTICLE_XS = """() => {
-  const plots = [...document.querySelectorAll('.js-plotly-plot')].filter(p => p._transitionData
-      && (p._transitionData._frames || []).length > 1);
-  if (!plots.length) return null;
-  const gd = plots[0];
-  const i = gd._fullData.findIndex(d => d.name === 'particles');
-  if (i < 0) return null;
-  return Array.from(gd._fullData[i].x).slice(0, 50);
-}"""
+from tests.e2e.conftest import PARTICLE_XS
 
 
 def _paths(n_t: int = 40, n: int = 200):

@@ -1,16 +1,6 @@
 """A real browser on the real server: train a short run, press play, see the particles move."""
 
-from tests.e2e.conftest import wait_idle
-
-PARTICLE_XS = """() => {
-  const plots = [...document.querySelectorAll('.js-plotly-plot')].filter(p => p._transitionData
-      && (p._transitionData._frames || []).length > 1);
-  if (!plots.length) return null;
-  const gd = plots[0];
-  const i = gd._fullData.findIndex(d => d.name === 'particles');
-  if (i < 0) return null;
-  return Array.from(gd._fullData[i].x).slice(0, 50);
-}"""
+from tests.e2e.conftest import PARTICLE_XS, wait_idle
 
 
 def test_train_then_play_animation(app_server, page):

@@ -4,17 +4,9 @@ move), and the animation plays."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-import urllib.request
-
 import pytest
 
-from tests.e2e.conftest import ARTIFACTS, ROOT, free_port, wait_idle
-
-PAGE = "views/stochastic.py"
+from tests.e2e.conftest import wait_idle
 
 # Particle x coordinates (first 50) of every panel at frame k, decoding Plotly's typed arrays.
 FRAME_XS = """(k) => {
@@ -40,56 +32,9 @@ SHOWN_XS = """() => {
 }"""
 
 
-class _RouterServer:
-    """`streamlit run` of a one-page router, for as long as app.py does not register the page."""
-
-    def __init__(self, tmp):
-        router = tmp / "router.py"
-        router.write_text("import streamlit as st\n"
-                          f"st.navigation([st.Page({str(ROOT / PAGE)!r}, title='Stochastic side', "
-                          "url_path='stochastic', default=True)]).run()\n")
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        ARTIFACTS.mkdir(exist_ok=True)
-        self._log = open(ARTIFACTS / f"streamlit-stochastic-{self.port}.log", "w")
-        path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-        env = {**os.environ, "PYTHONPATH": path}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(router), "--server.headless", "true",
-             "--server.address", "127.0.0.1", "--server.port", str(self.port),
-             "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env, stdout=self._log,
-            stderr=subprocess.STDOUT)
-        deadline = time.time() + 90
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("streamlit exited")
-            try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r:
-                    if r.read().decode().strip() == "ok":
-                        return
-            except OSError:
-                time.sleep(0.3)
-        self.stop()
-        raise RuntimeError("streamlit did not become healthy within 90 s")
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self._log.close()
-
-
 @pytest.fixture
-def stochastic_url(request, tmp_path):
-    if PAGE in (ROOT / "app.py").read_text():
-        yield request.getfixturevalue("app_server").url + "/stochastic"
-        return
-    request.getfixturevalue("browser")  # skips (or fails under CI) without Chromium
-    server = _RouterServer(tmp_path)
-    yield server.url  # the router's only (default) page
-    server.stop()
+def stochastic_url(app_server):
+    return app_server.url + "/stochastic"
 
 
 def test_noise_toggle_changes_the_sde_animation(stochastic_url, page):
