@@ -777,3 +777,24 @@ def trace_index(fig: go.Figure, name: str) -> int:
         if tr.name == name:
             return i
     raise KeyError(name)
+
+
+def add_path_lines(fig: go.Figure, paths: np.ndarray, name: str, color: str = "#111827",
+                   width: float = 2.5) -> go.Figure:
+    """Add static lines for paths (T, k, 2) (one line per path, NaN-separated) to fig; returns fig."""
+    paths = np.asarray(paths, dtype=np.float32)
+    gap = np.full((1, paths.shape[1], 2), np.nan, dtype=np.float32)
+    xy = np.concatenate([paths, gap]).transpose(1, 0, 2).reshape(-1, 2)
+    fig.add_scatter(x=xy[:, 0], y=xy[:, 1], mode="lines", name=name, line={"color": color, "width": width})
+    return fig
+
+
+def line_figure(x: np.ndarray, y: np.ndarray, title: str, x_title: str = "t", y_title: str = "",
+                height: int = 360) -> dict:
+    """A single curve y(x) as a light Plotly figure dict (cheap to send)."""
+    return {"data": [{"type": "scatter", "x": np.asarray(x).tolist(), "y": np.asarray(y).tolist(),
+                      "mode": "lines", "name": y_title or "value", "line": {"width": 3}}],
+            "layout": {"title": {"text": title}, "height": height,
+                       "xaxis": {"title": {"text": x_title}},
+                       "yaxis": {"title": {"text": y_title}, "rangemode": "tozero"},
+                       "margin": {"l": 50, "r": 10, "t": 50, "b": 40}}}

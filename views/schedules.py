@@ -6,7 +6,7 @@ import torch
 from playground.config import ExperimentConfig
 from playground.distributions import make_distribution
 from playground.explorer import explore
-from playground.figures import animation_figure, schedule_detail_figure
+from playground.figures import add_path_lines, animation_figure, line_figure, schedule_detail_figure
 from playground.interpolants import Interpolant
 from playground.schedules import boundary_checks, resolve_schedule
 from ui.controls import distribution_controls, schedule_controls
@@ -63,20 +63,10 @@ data = explore(Interpolant(schedule), base, target, n=n, n_paths=max(n_paths, 1)
 anim = animation_figure(data["samples"], data["times"], trails=n_paths, title=None,
                         titles=("true interpolant x_t",), height=560)
 if n_paths:
-    mean = data["mean_paths"]
-    xs, ys = [], []
-    for k in range(mean.shape[1]):
-        xs += mean[:, k, 0].tolist() + [None]
-        ys += mean[:, k, 1].tolist() + [None]
-    anim.add_scatter(x=xs, y=ys, mode="lines", name="I(t) = α x0 + β x1 (no noise)",
-                     line={"color": "#111827", "width": 2.5})
+    add_path_lines(anim, data["mean_paths"], "I(t) = α x0 + β x1 (no noise)")
 left, right = st.columns([3, 2])
 left.plotly_chart(anim, key="explorer")
-spread = {"type": "scatter", "x": data["times"].tolist(), "y": data["spread"].tolist(), "mode": "lines",
-          "name": "spread", "line": {"width": 3}}
-right.plotly_chart({"data": [spread], "layout": {
-    "title": {"text": "spread of x_t: √(tr Cov x_t)"}, "height": 360,
-    "xaxis": {"title": {"text": "t"}}, "yaxis": {"title": {"text": "spread"}, "rangemode": "tozero"},
-    "margin": {"l": 50, "r": 10, "t": 50, "b": 40}}}, key="spread")
+right.plotly_chart(line_figure(data["times"], data["spread"], "spread of x_t: √(tr Cov x_t)", y_title="spread"),
+                   key="spread")
 right.caption("With γ > 0 the marginal spreads out in the middle (noise is added, then removed); "
               "with γ = 0 and a pair like linear it only interpolates between the two spreads.")

@@ -281,3 +281,19 @@ def test_every_figure_is_valid_plotly_with_object_titles():
                 title = value.get("title") if key != "title" else value
                 assert title is None or isinstance(title, dict), (key, title)
         assert layout["template"] == F.TEMPLATE
+
+
+def test_path_lines_draw_each_path_separately_and_the_line_figure_holds_its_curve():
+    import plotly.graph_objects as go
+
+    from playground.figures import add_path_lines, line_figure
+
+    paths = np.arange(3 * 2 * 2, dtype=np.float32).reshape(3, 2, 2)  # T=3 times, k=2 paths
+    fig = add_path_lines(go.Figure(), paths, "paths")
+    x = np.asarray(fig.data[0].x, dtype=float)
+    assert fig.data[0].name == "paths" and len(x) == 2 * (3 + 1)
+    np.testing.assert_array_equal(x[:3], paths[:, 0, 0])
+    assert np.isnan(x[3])  # a gap between the two paths
+    np.testing.assert_array_equal(x[4:7], paths[:, 1, 0])
+    spec = line_figure([0, 0.5, 1], [1, 2, 3], "title", y_title="spread")
+    assert spec["data"][0]["y"] == [1, 2, 3] and spec["layout"]["title"]["text"] == "title"
