@@ -79,7 +79,17 @@ def integrate(field: Field, x_start: Tensor, steps: int, method: str = "heun",
     if method not in SAMPLERS:
         raise ValueError(f"unknown sampler {method!r}; choose one of {', '.join(SAMPLERS)}")
     times = time_grid(steps, direction, t0, t1).tolist()
-    n = x_start.shape[0]
+    path, final = run_steps(x_start, times, lambda i, x: _step(field, method, times[i], times[i + 1] - times[i], x),
+                            keep, device)
+    return Trajectory(torch.tensor(times, dtype=torch.float32), path, final, steps * SAMPLERS[method])
+
+
+def run_steps(x_start: Tensor, times: list[float], step: Callable[[int, Tensor], Tensor],
+              keep: int | None = 2000, device: torch.device | str | None = None) -> tuple[Tensor, Tensor]:
+    """Apply `step(i, x)` for i = 0 .. len(times) − 2 to x_start (n, 2), in chunks of CHUNK
+    particles on `device`. Returns (path (len(times), k, 2) of the first k = keep particles, final
+    (n, 2)), both float32 on the CPU. Shared by the ODE integrators and the SDE."""
+    n, steps = x_start.shape[0], len(times) - 1
     k = n if keep is None else min(keep, n)
     dev = torch.device(device) if device is not None else x_start.device
     path = torch.empty(steps + 1, k, 2)
@@ -90,12 +100,11 @@ def integrate(field: Field, x_start: Tensor, steps: int, method: str = "heun",
         if rec:
             path[0, lo:lo + rec] = x[:rec].cpu()
         for i in range(steps):
-            x = _step(field, method, times[i], times[i + 1] - times[i], x)
+            x = step(i, x)
             if rec:
                 path[i + 1, lo:lo + rec] = x[:rec].cpu()
         finals.append(x.cpu())
-    return Trajectory(torch.tensor(times, dtype=torch.float32), path, torch.cat(finals),
-                      steps * SAMPLERS[method])
+    return path, torch.cat(finals)
 
 
 def as_field(model: torch.nn.Module) -> Field:

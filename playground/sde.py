@@ -25,7 +25,7 @@ from collections.abc import Callable
 
 import torch
 
-from playground.sampling import CHUNK, Field, Trajectory, time_grid
+from playground.sampling import Field, Trajectory, run_steps, time_grid
 
 Tensor = torch.Tensor
 
@@ -113,29 +113,18 @@ def integrate_sde(field, x_start: Tensor, steps: int, epsilon: float = 0.5,
         if generator is None:
             raise ValueError("the SDE needs an explicit torch.Generator for its noise")
     drift = field.drift if hasattr(field, "drift") else field
-    n = x_start.shape[0]
-    k = n if keep is None else min(keep, n)
     dev = torch.device(device) if device is not None else x_start.device
-    path = torch.empty(steps + 1, k, 2)
-    finals = []
-    for lo in range(0, n, CHUNK):
-        x = x_start[lo:lo + CHUNK].to(dev, torch.float32)
-        m = x.shape[0]
-        rec = max(0, min(k - lo, m))
-        if rec:
-            path[0, lo:lo + rec] = x[:rec].cpu()
-        for i in range(steps):
-            t, h = times[i], times[i + 1] - times[i]
-            tt = torch.full((m,), t, dtype=x.dtype, device=x.device)
-            if noisy[i]:
-                e = eps(t)
-                b, s = field.drift_and_score(tt, x)
-                xi = torch.randn(m, 2, generator=generator).to(dev)
-                # forward h > 0: h(b + εs); backward h < 0: h(b − εs); both are h b + |h| ε s
-                x = x + h * b + (abs(h) * e) * s + math.sqrt(2 * e * abs(h)) * xi
-            else:
-                x = x + h * drift(tt, x)
-            if rec:
-                path[i + 1, lo:lo + rec] = x[:rec].cpu()
-        finals.append(x.cpu())
-    return Trajectory(torch.tensor(times, dtype=torch.float32), path, torch.cat(finals), steps)
+
+    def step(i: int, x: Tensor) -> Tensor:
+        t, h = times[i], times[i + 1] - times[i]
+        tt = torch.full((x.shape[0],), t, dtype=x.dtype, device=x.device)
+        if not noisy[i]:
+            return x + h * drift(tt, x)
+        e = eps(t)
+        b, s = field.drift_and_score(tt, x)
+        xi = torch.randn(x.shape[0], 2, generator=generator).to(dev)
+        # forward h > 0: h(b + εs); backward h < 0: h(b − εs); both are h b + |h| ε s
+        return x + h * b + (abs(h) * e) * s + math.sqrt(2 * e * abs(h)) * xi
+
+    path, final = run_steps(x_start, times, step, keep, device)
+    return Trajectory(torch.tensor(times, dtype=torch.float32), path, final, steps)
