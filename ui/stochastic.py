@@ -24,6 +24,16 @@ MEMO_KEY, MEMO_SIZE = "sto_memo", 12
 SOURCES = {"learned": "current Playground model", "exact": "exact field (no training)"}
 
 
+def on_click(label: str, state_key: str, key: tuple, fn: Callable, spinner: str):
+    """A button that runs fn() and keeps its result for these settings (`key`) in the session;
+    returns the kept result while the settings stay the same, else None."""
+    if st.button(label, key=f"{state_key}_btn"):
+        with st.spinner(spinner):
+            st.session_state[state_key] = (key, fn())
+    stored = st.session_state.get(state_key)
+    return stored[1] if stored and stored[0] == key else None
+
+
 def memo(key: tuple, fn: Callable):
     """fn() once per key for this session (the last MEMO_SIZE keys are kept)."""
     store = st.session_state.setdefault(MEMO_KEY, OrderedDict())

@@ -24,7 +24,7 @@ from playground.stochastic_figures import (
     quality_steps_figure,
 )
 from ui.state import playground_session
-from ui.stochastic import choose_model, memo, sde_controls
+from ui.stochastic import choose_model, memo, on_click, sde_controls
 
 NO_BAR = {"displayModeBar": False}
 
@@ -86,13 +86,10 @@ with tab_coupling:
     st.caption("One batch of 128 pairs (x0, x1). Independent coupling keeps the pairs as drawn; "
                "minibatch optimal transport re-pairs them to minimise Σ|x0 − x1|², so the paths "
                "the drift learns cross less and are straighter.")
-    ckey = view.key + ("couplings",)
-    if st.button("Compare couplings: train two small models (a few seconds)", key="sto_couplings_btn"):
-        with st.spinner("training with the independent and the OT coupling…"):
-            st.session_state["sto_couplings"] = (ckey, compare_couplings(view.config))
-    stored = st.session_state.get("sto_couplings")
-    if stored and stored[0] == ckey:
-        res = stored[1]
+    res = on_click("Compare couplings: train two small models (a few seconds)", "sto_couplings",
+                   view.key + ("couplings",), lambda: compare_couplings(view.config),
+                   "training with the independent and the OT coupling…")
+    if res is not None:
         st.plotly_chart(coupling_paths_figure(res), key="sto_coupling_paths", config=NO_BAR)
         ratio = res["ot"]["curvature"] / max(res["independent"]["curvature"], 1e-12)
         st.caption(f"Width 64, 200 steps each, same seed and data; Heun 20 steps from the same "
@@ -138,15 +135,12 @@ with tab_quality:
                 "samples against fresh target samples, beside the noise floor (two independent "
                 "target samples of the same size).")
     eps_q = opts["epsilon"] if opts["epsilon"] > 0 else 0.5
-    qkey = view.key + ("quality-steps", eps_q, opts["shape"], opts["t0"])
-    if st.button("Compute quality vs steps", key="sto_quality_btn"):
-        with st.spinner("integrating with each method at 4 to 64 evaluations…"):
-            st.session_state["sto_quality"] = (qkey, quality_vs_steps(
-                view, methods=("euler", "heun", "rk4", "em"), epsilon=eps_q, shape=opts["shape"],
-                t0=opts["t0"]))
-    stored = st.session_state.get("sto_quality")
-    if stored and stored[0] == qkey:
-        res = stored[1]
+    res = on_click("Compute quality vs steps", "sto_quality",
+                   view.key + ("quality-steps", eps_q, opts["shape"], opts["t0"]),
+                   lambda: quality_vs_steps(view, methods=("euler", "heun", "rk4", "em"), epsilon=eps_q,
+                                            shape=opts["shape"], t0=opts["t0"]),
+                   "integrating with each method at 4 to 64 evaluations…")
+    if res is not None:
         c1, c2 = st.columns(2)
         c1.plotly_chart(quality_steps_figure(res["rows"], res["floor"], "energy_distance"),
                         key="sto_quality_ed", config=NO_BAR)
@@ -157,14 +151,11 @@ with tab_quality:
     st.markdown("**Log-density of what the model generates**, by the ODE likelihood "
                 "log ρ̂1(x) = log ρ0(X0) − ∫₀¹ ∇·b dt (exact divergence, RK4 24 steps backward from "
                 "a 48 × 48 grid), beside the true log-density where it is known.")
-    dkey = view.key + ("density",)
-    if st.button("Compute the log-density heatmap", key="sto_density_btn"):
-        with st.spinner("integrating 2,304 grid points back to t = 0…"):
-            st.session_state["sto_density"] = (dkey, (log_density_grid(view.drift, view.base),
-                                                      true_log_density_grid(view.target)))
-    stored = st.session_state.get("sto_density")
-    if stored and stored[0] == dkey:
-        gen, true = stored[1]
+    res = on_click("Compute the log-density heatmap", "sto_density", view.key + ("density",),
+                   lambda: (log_density_grid(view.drift, view.base), true_log_density_grid(view.target)),
+                   "integrating 2,304 grid points back to t = 0…")
+    if res is not None:
+        gen, true = res
         title = ("generated: log ρ̂1" if gen.kind == "log_density"
                  else "generated: −∫∇·b dt (log ρ0 unknown)")
         st.plotly_chart(density_pair_figure(gen.values, None if true is None else true.values,
