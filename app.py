@@ -1,4 +1,4 @@
-"""Interpolant Playground: the router. Page config, torch threads, st.navigation over views/."""
+"""Interpolant Playground: the router. Page config, torch threads, st.navigation over pages/."""
 
 import os
 
@@ -22,12 +22,12 @@ if presenting():
     st.markdown(PRESENT_CSS, unsafe_allow_html=True)
 
 pages = [
-    st.Page("views/playground.py", title="Playground", default=True, url_path="playground"),
-    st.Page("views/scenes.py", title="Scenes", url_path="scenes"),
-    st.Page("views/draw.py", title="Draw", url_path="draw"),
-    st.Page("views/schedules.py", title="Schedules", url_path="schedules"),
-    st.Page("views/stochastic.py", title="Stochastic side", url_path="stochastic"),
-    st.Page("views/theory.py", title="Theory", url_path="theory"),
-    st.Page("views/about.py", title="About", url_path="about"),
+    st.Page("pages/playground_page.py", title="Playground", default=True, url_path="playground"),
+    st.Page("pages/scenes_page.py", title="Scenes", url_path="scenes"),
+    st.Page("pages/draw_page.py", title="Draw", url_path="draw"),
+    st.Page("pages/schedules_page.py", title="Schedules", url_path="schedules"),
+    st.Page("pages/stochastic_page.py", title="Stochastic side", url_path="stochastic"),
+    st.Page("pages/theory_page.py", title="Theory", url_path="theory"),
+    st.Page("pages/about_page.py", title="About", url_path="about"),
 ]
 st.navigation(pages, position="hidden" if presenting() else "sidebar").run()

@@ -35,7 +35,7 @@ def dist_label(name: str) -> str:
 
 
 def _user_entry(side: str) -> dict | None:
-    """What the user made on the Draw page for this side (see views/draw.py), if anything."""
+    """What the user made on the Draw page for this side (see pages/draw_page.py), if anything."""
     return (st.session_state.get("user_dist") or {}).get(side)
 
 

@@ -13,7 +13,7 @@ from playground.scenes import SCENES, SceneError, load_scene
 from ui.share import apply_config, presenting
 from ui.state import playground_session
 
-PLAYGROUND_PAGE = "views/playground.py"
+PLAYGROUND_PAGE = "pages/playground_page.py"
 
 
 def open_scene(name: str) -> str | None:

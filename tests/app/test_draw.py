@@ -3,7 +3,7 @@
 The canvas is a custom component (an UnknownElement here): its value is injected through
 `at.session_state[canvas key]` in the shape the component reports, {"drawing": {"raw": json}}.
 The JSON below is what streamlit-drawable-canvas 0.13 sent from Chromium for a mouse stroke and
-for two clicks in point mode. Until app.py lists views/draw.py, the page runs under a small
+for two clicks in point mode. Until app.py lists pages/draw_page.py, the page runs under a small
 navigation script of its own (same page file, absolute paths).
 """
 
@@ -25,7 +25,7 @@ st.navigation([st.Page({draw!r}, title="Draw", url_path="draw", default=True),
                st.Page({about!r}, title="About", url_path="about"),
                st.Page({playground!r}, title="Playground", url_path="playground")]).run()
 """
-REGISTERED = "views/draw.py" in (ROOT / "app.py").read_text()
+REGISTERED = "pages/draw_page.py" in (ROOT / "app.py").read_text()
 
 # A horizontal stroke from x = 50 to 350 px at y = 200 px on the 400 x 400 canvas (from Chromium).
 STROKE = {"version": "7.4.0", "objects": [{
@@ -56,9 +56,9 @@ def open_draw():
     if REGISTERED:
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
         at.run()
-        at.switch_page("views/draw.py").run()
+        at.switch_page("pages/draw_page.py").run()
     else:
-        pages = {name: str(ROOT / "views" / f"{name}.py") for name in ("draw", "about", "playground")}
+        pages = {name: str(ROOT / "pages" / f"{name}_page.py") for name in ("draw", "about", "playground")}
         at = AppTest.from_string(NAV.format(**pages), default_timeout=120)
         at.run()
     assert not at.exception, at.exception
@@ -66,7 +66,7 @@ def open_draw():
 
 
 def switch(at, page: str):
-    at.switch_page(f"views/{page}.py" if REGISTERED else str(ROOT / "views" / f"{page}.py")).run()
+    at.switch_page(f"pages/{page}_page.py" if REGISTERED else str(ROOT / "pages" / f"{page}_page.py")).run()
     assert not at.exception, at.exception
 
 

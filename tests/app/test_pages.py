@@ -7,7 +7,7 @@ from tests.app.conftest import animation_spec, charts, train_until_done
 
 
 def test_every_page_renders_without_exception(app):
-    for page in ("views/playground.py", "views/draw.py", "views/schedules.py", "views/about.py"):
+    for page in ("pages/playground_page.py", "pages/draw_page.py", "pages/schedules_page.py", "pages/about_page.py"):
         app.switch_page(page).run()
         assert not app.exception, (page, app.exception)
         assert app.title, f"{page} has no title"
@@ -134,8 +134,8 @@ def test_model_and_animation_survive_page_switch(app):
     app.button(key="train").click().run()
     train_until_done(app)
     before = animation_spec(app)
-    app.switch_page("views/schedules.py").run()
-    app.switch_page("views/playground.py").run()
+    app.switch_page("pages/schedules_page.py").run()
+    app.switch_page("pages/playground_page.py").run()
     assert not app.exception
     assert app.session_state["playground"].state.step == 20
     after = animation_spec(app)
@@ -144,7 +144,7 @@ def test_model_and_animation_survive_page_switch(app):
 
 @pytest.mark.parametrize("schedule,gamma", [("trig", "brownian"), ("encdec", "sinesquared"), ("power", "zero")])
 def test_schedules_page_plots_and_checks(app, schedule, gamma):
-    app.switch_page("views/schedules.py").run()
+    app.switch_page("pages/schedules_page.py").run()
     app.selectbox(key="schedule").set_value(schedule)
     app.selectbox(key="gamma").set_value(gamma)
     app.run()

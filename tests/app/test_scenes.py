@@ -11,7 +11,7 @@ from playground.config import ExperimentConfig
 from playground.scenes import SCENES, load_scene
 from tests.app.conftest import ROOT, animation_spec
 
-SCENES_PAGE = 'st.Page("views/scenes.py"'
+SCENES_PAGE = 'st.Page("pages/scenes_page.py"'
 URL_HOOK = "load_scene_from_url"
 
 
@@ -22,9 +22,9 @@ def entry_point():
     if SCENES_PAGE in source:
         yield ROOT / "app.py"
         return
-    anchor = 'st.Page("views/about.py"'
+    anchor = 'st.Page("pages/about_page.py"'
     assert anchor in source, "app.py changed: update this fixture"
-    patched = source.replace(anchor, 'st.Page("views/scenes.py", title="Scenes", url_path="scenes"),\n    '
+    patched = source.replace(anchor, 'st.Page("pages/scenes_page.py", title="Scenes", url_path="scenes"),\n    '
                              + anchor, 1)
     path = ROOT / ".apptest_scenes_app.py"  # beside app.py, so page paths resolve the same way
     path.write_text(patched)
@@ -51,7 +51,7 @@ def _warnings(at) -> str:
 
 def test_gallery_shows_a_card_per_scene(entry_point):
     at = _app(entry_point)
-    at.switch_page("views/scenes.py").run()
+    at.switch_page("pages/scenes_page.py").run()
     assert not at.exception, at.exception
     assert [t.value for t in at.title] == ["Scenes"]
     keys = {b.key for b in at.button}
@@ -62,7 +62,7 @@ def test_gallery_shows_a_card_per_scene(entry_point):
 @pytest.mark.parametrize("name", list(SCENES))
 def test_open_scene_animates_without_training(entry_point, name):
     at = _app(entry_point)
-    at.switch_page("views/scenes.py").run()
+    at.switch_page("pages/scenes_page.py").run()
     t0 = time.perf_counter()
     at.button(key=f"scene_{name}").click().run()
     seconds = time.perf_counter() - t0
@@ -84,7 +84,7 @@ def test_open_scene_animates_without_training(entry_point, name):
     assert at.query_params.get("scene") in (name, [name])
     # another run of the Playground does not train either (AppTest stays on the page it was
     # told, so follow the script's st.switch_page as the browser's address bar would)
-    at.switch_page("views/playground.py").run()
+    at.switch_page("pages/playground_page.py").run()
     assert not at.exception, at.exception
     assert at.session_state["playground"].state.step == entry["steps"]
     assert at.session_state["playground"].status != "training"
@@ -92,9 +92,9 @@ def test_open_scene_animates_without_training(entry_point, name):
 
 def test_a_scene_can_be_retrained_after_opening(entry_point):
     at = _app(entry_point)
-    at.switch_page("views/scenes.py").run()
+    at.switch_page("pages/scenes_page.py").run()
     at.button(key="scene_moons").click().run()
-    at.switch_page("views/playground.py")
+    at.switch_page("pages/playground_page.py")
     at.number_input(key="steps").set_value(30).run()
     at.button(key="train").click().run()
     sess = at.session_state["playground"]

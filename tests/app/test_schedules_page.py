@@ -7,7 +7,7 @@ from tests.app.conftest import charts
 
 
 def _open(app):
-    app.switch_page("views/schedules.py").run()
+    app.switch_page("pages/schedules_page.py").run()
     assert not app.exception, app.exception
     return app
 

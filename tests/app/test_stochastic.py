@@ -11,13 +11,13 @@ from playground.session import PlaygroundSession
 from playground.training import make_state, train_steps
 from tests.app.conftest import ROOT, animation_spec, charts
 
-PAGE = "views/stochastic.py"
+PAGE = "pages/stochastic_page.py"
 
 
 @pytest.fixture
 def page(tmp_path):
     """The app on the Stochastic side page: through app.py once it registers the page, else
-    through a one-page router (the page is not runnable on its own: views/ shadows packages)."""
+    through a one-page router (the page is not runnable on its own: run through a router)."""
     from streamlit.testing.v1 import AppTest
 
     if PAGE in (ROOT / "app.py").read_text():

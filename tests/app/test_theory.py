@@ -6,7 +6,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.app.conftest import ROOT
 
-PAGE = ROOT / "views" / "theory.py"
+PAGE = ROOT / "pages" / "theory_page.py"
 SETTINGS = {
     "default": {},
     "trig-brownian": {"target": "8gaussians", "schedule": "trig", "gamma": "brownian",
@@ -96,18 +96,18 @@ def test_collapsing_schedule_is_explained():
 
 
 def test_page_through_the_router_when_registered():
-    if "views/theory.py" not in (ROOT / "app.py").read_text():
-        pytest.skip("views/theory.py is not registered in app.py yet")
+    if "pages/theory_page.py" not in (ROOT / "app.py").read_text():
+        pytest.skip("pages/theory_page.py is not registered in app.py yet")
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.run()
     at.selectbox(key="target").set_value("8gaussians")
     at.selectbox(key="gamma").set_value("brownian")
     at.run()
-    at.switch_page("views/theory.py").run()
+    at.switch_page("pages/theory_page.py").run()
     assert not at.exception, at.exception
     assert "def drift_loss(" in "\n".join(c.value for c in at.code)
     # the Playground's settings reach the Theory page
     experiment = next(m.value for m in at.markdown if m.value.startswith("**Experiment**"))
     assert "gaussian → 8gaussians" in experiment and "brownian" in experiment
-    at.switch_page("views/playground.py").run()
+    at.switch_page("pages/playground_page.py").run()
     assert not at.exception and at.selectbox(key="target").value == "8gaussians"

@@ -19,8 +19,8 @@ PLAYGROUND_TARGET = MY_TARGET.replace("'your target'", "'target ρ1'")
 
 
 def test_draw_a_target_stroke_preview_and_use_it(app_server, page):
-    assert "views/draw.py" in (ROOT / "app.py").read_text(), (
-        'app.py must list st.Page("views/draw.py", title="Draw", url_path="draw")')
+    assert "pages/draw_page.py" in (ROOT / "app.py").read_text(), (
+        'app.py must list st.Page("pages/draw_page.py", title="Draw", url_path="draw")')
     page.goto(app_server.url)
     wait_idle(page)
     page.locator("[data-testid='stSidebarNav'] a", has_text="Draw").click()

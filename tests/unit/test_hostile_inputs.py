@@ -32,9 +32,9 @@ from playground.formula import MAX_LENGTH, FormulaError, check_finite, parse_for
 from playground.share import from_json_text, from_untrusted
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = [ROOT / "app.py"] + [p for d in ("views", "pages", "ui", "playground")
+SOURCES = [ROOT / "app.py"] + [p for d in ("pages", "ui", "playground")
                                for p in sorted((ROOT / d).glob("*.py"))]
-"""The app's own code: the router, its pages (views/; pages/ in older trees), ui/ and the library."""
+"""The app's own code: the router, its pages (pages/), ui/ and the library."""
 MAX_NOTICE_CHARS = 600
 """A notice echoes at most a short excerpt of what the user sent, never the whole (huge) value."""
 DEFAULTS = ExperimentConfig()
@@ -66,7 +66,7 @@ CONTROL_FLOW = {"BaseException", "ScriptControlException", "StopException", "Rer
 
 def test_sources_are_scanned():
     assert len(SOURCES) >= 30 and all(p.exists() for p in SOURCES)
-    assert any(p.parent.name in ("views", "pages") for p in SOURCES), "no page files found"
+    assert any(p.parent.name == "pages" for p in SOURCES), "no page files found"
 
 
 def test_no_bare_except_and_no_handler_that_swallows_control_flow():
