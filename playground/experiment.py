@@ -34,8 +34,51 @@ KEEP_PATHS = 2000
 """Paths recorded for the trajectory (the animation shows at most this many particles)."""
 
 
+def config_warnings(cfg: ExperimentConfig) -> list[str]:
+    """Readable warnings for a valid config that runs but gives a wrong or degenerate result.
+
+    Shown by the CLI (stderr) and the Playground and Schedules pages (st.warning) before any
+    training; empty when nothing is off. Errors (values that cannot run) are `cfg.problems()`."""
+    out = []
+    collapse = point_mass_time(cfg)
+    if collapse is not None:
+        out.append(f"α, β and γ are all 0 at t = {collapse:g}: x_t is a single point there, so no drift "
+                   "can carry the base to the target through it (the exact ODE misses the target). "
+                   + ("Give γ a positive scale (sinesquared, a = 1, makes x_½ = z)."
+                      if cfg.schedule == "encdec" else "Make γ > 0 there."))
+    if cfg.coupling == "mirror":
+        if (cfg.target, cfg.target_params) != (cfg.base, cfg.base_params):
+            out.append(f"coupling mirror sets x1 = x0: the target {cfg.target!r} is not used; particles "
+                       f"return to the base {cfg.base!r}, and quality is measured against the base.")
+        if not _alpha_plus_beta_is_one(cfg):
+            out.append("coupling mirror with α + β ≠ 1: x_t = (α + β) x0 + γ z still goes from the base "
+                       "back to the base, but it is not the mirror interpolant x0 + γ z (use schedule linear).")
+    return out
+
+
+def _grid_schedule(cfg: ExperimentConfig, n: int = 401):
+    t = torch.linspace(0, 1, n, dtype=torch.float64)
+    return t, build_schedule(cfg)(t)
+
+
+def point_mass_time(cfg: ExperimentConfig) -> float | None:
+    """A time t in (0, 1) where α = β = γ = 0 (x_t is a point mass), or None."""
+    t, s = _grid_schedule(cfg)
+    size = s.alpha.abs() + s.beta.abs() + s.gamma.abs()
+    inner = (t > 0) & (t < 1) & (size < 1e-9)
+    return float(t[inner][0]) if bool(inner.any()) else None
+
+
+def _alpha_plus_beta_is_one(cfg: ExperimentConfig) -> bool:
+    _, s = _grid_schedule(cfg)
+    return bool(((s.alpha + s.beta - 1).abs() < 1e-6).all())
+
+
 def start_and_goal(cfg: ExperimentConfig, base: Distribution, target: Distribution):
-    """(where particles start, what they should reach) for the config's direction."""
+    """(where particles start, what they should reach) for the config's direction. Under the
+    mirror coupling (x1 = x0) both are the base: the target is not used."""
+    if cfg.coupling == "mirror":
+        return base, base
     return (base, target) if cfg.direction == "forward" else (target, base)
 
 
