@@ -23,7 +23,7 @@ latest.json keys (absent when its section was not run; non-finite numbers are wr
 - quality: clock, margin{text, ed_plus, sw2_factor}, samples, ours_budgets_s, peer_budgets_s,
   workers, methods, torchcfm (version or null), floors{target: {energy_distance, sliced_w2,
   pairs, draws}},
-  runs[{target, method, available, (reason | sampler, nfe, steps_per_cpu_s), checkpoints[{label,
+  runs[{target, method, available, (reason | sampler, sample_steps, steps_per_cpu_s), checkpoints[{label,
   budget_s, seconds, wall_seconds, steps, energy_distance, sliced_w2, meets}], time_to_quality_s}],
   time_to_quality[{target, ours_s, seed_s, cfm_s, otcfm_s, best_peer_s, ratio_ours_best_peer,
   ratio_ours_seed, verdict}]

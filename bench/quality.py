@@ -99,7 +99,7 @@ class Target:
 class Run:
     """One training run: `train(n) -> steps done`, `field`, sampler and `done`."""
 
-    sampler, nfe = "heun", 50
+    sampler, sample_steps = "heun", 50
 
     def __init__(self, name: str, target: str):
         self.name = name
@@ -116,7 +116,7 @@ class Ours(Run):
         super().__init__("ours", target)
         self.state = make_state(self.cfg, device="cpu")
         self.field, self.base = self.state.model, self.state.base
-        self.sampler, self.nfe = self.cfg.sampler, self.cfg.nfe
+        self.sampler, self.sample_steps = self.cfg.sampler, self.cfg.sample_steps
 
     def train(self, n: int) -> int:
         k = len(train_steps(self.state, n))
@@ -157,7 +157,7 @@ class Loop(Run):
 
 
 class Seed(Loop):
-    sampler, nfe = "euler", 100
+    sampler, sample_steps = "euler", 100
 
     def __init__(self, target: str):
         super().__init__("seed", target, time_features=0)
@@ -189,7 +189,7 @@ def make_run(method: str, target: str, tcfm) -> Run:
 
 
 def evaluate(run: Run, target: Target) -> dict:
-    cfg = run.cfg.replace(sampler=run.sampler, nfe=run.nfe, samples=target.n)
+    cfg = run.cfg.replace(sampler=run.sampler, sample_steps=run.sample_steps, samples=target.n)
     traj = generate(run.field, cfg, run.base, target.dist, keep=0)
     return target.score(traj.final)
 
@@ -219,7 +219,7 @@ def race(run: Run, target: Target, budgets: tuple[float, ...]) -> dict:
     ttq = next((c["seconds"] if c["label"] == "end of run" else c["budget_s"]
                 for c in checkpoints if c["meets"]), None)
     return {"target": target.name, "method": run.name, "available": True, "sampler": run.sampler,
-            "nfe": run.nfe, "checkpoints": checkpoints, "time_to_quality_s": ttq,
+            "sample_steps": run.sample_steps, "checkpoints": checkpoints, "time_to_quality_s": ttq,
             "steps_per_cpu_s": run.steps / trained_cpu if trained_cpu > 0 else None}
 
 

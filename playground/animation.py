@@ -84,9 +84,9 @@ def build_animation(field: Field, cfg: ExperimentConfig, base: Distribution, tar
     particles is capped at MAX_PARTICLES and steps + 1 at MAX_FRAMES.
     """
     particles = int(min(max(particles, 1), MAX_PARTICLES))
-    steps = int(min(steps or cfg.nfe, MAX_FRAMES - 1))
+    steps = int(min(steps or cfg.sample_steps, MAX_FRAMES - 1))
     _, goal = start_and_goal(cfg, base, target)
-    traj = generate(field, cfg.replace(nfe=steps), base, target, n=particles, keep=None, device=device)
+    traj = generate(field, cfg.replace(sample_steps=steps), base, target, n=particles, keep=None, device=device)
     times = traj.times.numpy()
     true = true_interpolant_frames(interpolant, base, target, times, particles,
                                    torch.Generator().manual_seed(cfg.seed + 4), cfg.coupling, cfg.batch)

@@ -68,7 +68,7 @@ RUN_FLAGS: dict[str, tuple[str, type]] = {
     "seconds": ("seconds", _finite_float), "batch": ("batch", _int), "lr": ("lr", _finite_float),
     "lr-schedule": ("lr_schedule", str), "grad-clip": ("grad_clip", _finite_float),
     "seed": ("seed", _int), "samples": ("samples", _int), "sampler": ("sampler", str),
-    "nfe": ("nfe", _int), "direction": ("direction", str), "device": ("device", str),
+    "sample-steps": ("sample_steps", _int), "direction": ("direction", str), "device": ("device", str),
     "model": ("model", str), "denoiser": ("denoiser", str), "epsilon": ("epsilon", _finite_float),
     "epsilon-shape": ("epsilon_shape", str), "t0": ("t0", _finite_float),
 }
@@ -117,6 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help=f"{hint}default {getattr(defaults, name)!r}")
     run.add_argument("--no-antithetic", dest="antithetic", action="store_false", default=None,
                      help="plain loss instead of antithetic pairs (z, −z) when γ > 0")
+    run.add_argument("--nfe", dest="sample_steps", type=_int, default=None,
+                     help="old name of --sample-steps (it always counted integration steps)")
 
     sd = sub.add_parser("sample-dist", help="sample a distribution into a .npy file (n, 2) float32",
                         epilog=_registries_text(), formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -66,7 +66,7 @@ class ExperimentConfig:
     # sampling
     samples: int = 5000
     sampler: str = "heun"
-    nfe: int = 50  # integration steps: Euler evaluates b once a step, Heun twice, RK4 four times
+    sample_steps: int = 50  # integration steps (not evaluations): Euler evaluates b once a step, Heun twice, RK4 4×
     direction: str = "forward"  # forward: base → target; backward: target → base
     device: str = "auto"
     # stochastic side (playground.score, playground.sde)
@@ -88,6 +88,7 @@ class ExperimentConfig:
         """Build and validate. strict: unknown keys and bad values raise ConfigError."""
         if not isinstance(data, dict):
             raise ConfigError("a config must be a JSON object")
+        data = renamed_legacy_keys(data)
         names = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown and strict:
@@ -215,7 +216,7 @@ LIMITS: dict[str, tuple[float, float]] = {
     "grad_clip": (0.0, 1e6),
     "seed": (0, 2**31 - 1),
     "samples": (10, 200_000),
-    "nfe": (1, 1000),
+    "sample_steps": (1, 1000),
     "epsilon": (0.0, 10.0),
     "t0": (1e-5, 0.1),
 }
@@ -235,6 +236,23 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "epsilon_shape": tuple(EPSILON_SHAPES),
 }
 """Allowed values of every categorical field."""
+
+
+LEGACY_KEYS = {"nfe": "sample_steps"}
+"""Old names of config fields (a config.json, a link or a manifest written before the rename) -> the
+field they mean now. `nfe` was always the number of integration steps, not drift evaluations."""
+
+
+def renamed_legacy_keys(data: Any) -> Any:
+    """A copy of a mapping with old keys (LEGACY_KEYS) renamed; the new name wins when both are there."""
+    if not hasattr(data, "keys") or not any(old in data for old in LEGACY_KEYS):
+        return data
+    out = dict(data)
+    for old, new in LEGACY_KEYS.items():
+        if old in out:
+            value = out.pop(old)
+            out.setdefault(new, value)
+    return out
 
 
 def _coerce(name: str, value: Any, kind: type) -> Any:

@@ -94,9 +94,9 @@ def generate(field: Field, cfg: ExperimentConfig, base: Distribution, target: Di
     x = start.sample(n or cfg.samples, g)
     if cfg.sampler == "em":
         noise = torch.Generator().manual_seed(cfg.seed + NOISE_SEED_OFFSET)
-        return integrate_sde(field, x, cfg.nfe, cfg.epsilon, cfg.epsilon_shape, cfg.direction,
+        return integrate_sde(field, x, cfg.sample_steps, cfg.epsilon, cfg.epsilon_shape, cfg.direction,
                              cfg.t0, noise, keep=keep, device=device)
-    return integrate(field, x, cfg.nfe, cfg.sampler, cfg.direction, keep=keep, device=device)
+    return integrate(field, x, cfg.sample_steps, cfg.sampler, cfg.direction, keep=keep, device=device)
 
 
 def measure(traj: Trajectory, cfg: ExperimentConfig, base: Distribution, target: Distribution) -> dict:

@@ -100,11 +100,11 @@ SCENES: dict[str, Scene] = {s.name: s for s in (
     Scene("noisy-ode", "ODE: Gaussian → spiral with γ > 0",
           "γ = √(t(1−t)) makes x_t stochastic, yet the learned drift carries the particles along a "
           "deterministic ODE (Heun). Same weights as the SDE scene.",
-          {**_SPIRAL, "sampler": "heun", "nfe": 50}),
+          {**_SPIRAL, "sampler": "heun", "sample_steps": 50}),
     Scene("noisy-sde", "SDE: Gaussian → spiral with γ > 0",
           "The same model sampled with Euler–Maruyama, dX = (b̂ + ε ŝ) dt + √(2ε) dW with ε(t) = "
           "4t(1−t) and the learned score ŝ = −η̂/γ: particles jitter, and land closer to the spiral.",
-          {**_SPIRAL, "sampler": "em", "nfe": 100, "epsilon": 1.0, "epsilon_shape": "bump"}),
+          {**_SPIRAL, "sampler": "em", "sample_steps": 100, "epsilon": 1.0, "epsilon_shape": "bump"}),
 )}
 """Every scene, in gallery order."""
 
@@ -245,7 +245,7 @@ def thumbnail_png(path: np.ndarray, px: int = THUMBNAIL_PX, box: float = THUMBNA
     return out.getvalue()
 
 
-SAMPLING_FIELDS = ("sampler", "nfe", "direction", "samples", "epsilon", "epsilon_shape", "t0")
+SAMPLING_FIELDS = ("sampler", "sample_steps", "direction", "samples", "epsilon", "epsilon_shape", "t0")
 """Config fields that only change how a trained model is sampled."""
 
 

@@ -237,10 +237,10 @@ class PlaygroundSession:
         s = self.state
         if s is None or s.step == 0:
             return None
-        sampling = s.config.replace(sampler=cfg.sampler, nfe=cfg.nfe, direction=cfg.direction,
+        sampling = s.config.replace(sampler=cfg.sampler, sample_steps=cfg.sample_steps, direction=cfg.direction,
                                     samples=cfg.samples, epsilon=cfg.epsilon,
                                     epsilon_shape=cfg.epsilon_shape, t0=cfg.t0)
-        key = (s.step, sampling.sampler, sampling.nfe, sampling.direction, sampling.epsilon,
+        key = (s.step, sampling.sampler, sampling.sample_steps, sampling.direction, sampling.epsilon,
                sampling.epsilon_shape, sampling.t0, particles, arrows_grid)
         if key != self._animation_key:
             if sampling.sampler == "em" and sampling.epsilon > 0 and not s.has_score:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from playground.config import CHOICES, LIMITS, ConfigError, ExperimentConfig, _coerce
+from playground.config import CHOICES, LIMITS, ConfigError, ExperimentConfig, _coerce, renamed_legacy_keys
 from playground.distributions import DISTRIBUTIONS
 
 MAX_LINK_POINTS = 300
@@ -104,6 +104,7 @@ def from_untrusted(data: Mapping[str, Any]) -> tuple[ExperimentConfig, list[str]
     notices: list[str] = []
     if not isinstance(data, Mapping):
         return ExperimentConfig(), ["the config is not an object: using the defaults"]
+    data = renamed_legacy_keys(data)  # an old link's ?nfe=N is sample_steps=N
     cfg = ExperimentConfig()
     for key in data:
         if key not in _FIELDS:

@@ -228,11 +228,11 @@ def path_shape(traj) -> dict[str, float]:
 
 
 def compare_couplings(cfg: ExperimentConfig, steps: int = 200, width: int = 64, batch: int = 256,
-                      particles: int = 500, nfe: int = 20, trails: int = 60) -> dict[str, dict]:
+                      particles: int = 500, sample_steps: int = 20, trails: int = 60) -> dict[str, dict]:
     """Train a small drift briefly with each coupling (same seed, same data), integrate each
-    with Heun from the same starting points, and measure the paths.
+    with Heun (`sample_steps` integration steps) from the same starting points, and measure the paths.
 
-    Returns {coupling: {"curvature", "straightness", "paths" (nfe + 1, trails, 2)}}.
+    Returns {coupling: {"curvature", "straightness", "paths" (sample_steps + 1, trails, 2)}}.
     Measured (Gaussian → 8 Gaussians, γ = 0, 300 steps): OT curvature ≈ 0.02 against ≈ 1.5."""
     out = {}
     x = None
@@ -243,7 +243,7 @@ def compare_couplings(cfg: ExperimentConfig, steps: int = 200, width: int = 64, 
         train_steps(state, steps)
         if x is None:
             x = state.base.sample(particles, torch.Generator().manual_seed(cfg.seed + 2))
-        traj = integrate(state.model, x, nfe, "heun", keep=None)
+        traj = integrate(state.model, x, sample_steps, "heun", keep=None)
         out[name] = {**path_shape(traj), "paths": traj.path.numpy()[:, :trails]}
     return out
 

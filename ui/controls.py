@@ -21,7 +21,7 @@ from playground.schedules import GAMMAS, PAIRS, resolve_schedule
 from playground.sde import EPSILON_SHAPE_LABELS, EPSILON_SHAPES
 
 UI_LIMITS = {"steps": (10, 50_000), "batch": (32, 2048), "width": (16, 512), "depth": (1, 6),
-             "nfe": (2, MAX_FRAMES - 1)}
+             "sample_steps": (2, MAX_FRAMES - 1)}
 PERSIST = {"persist_state": "session"}
 DEFAULTS = ExperimentConfig()
 
@@ -152,9 +152,11 @@ def sampling_controls(container=st) -> dict:
     c1, c2 = container.columns(2)
     sampler = c1.selectbox("integrator", samplers, index=samplers.index(DEFAULTS.sampler),
                            key="sampler", format_func=SAMPLER_LABELS.get, **PERSIST)
-    nfe = c2.slider("time steps", *UI_LIMITS["nfe"], DEFAULTS.nfe, key="nfe", **PERSIST,
-                    help=f"integration steps = animation frames − 1 (at most {MAX_FRAMES - 1})")
-    out = {"sampler": sampler, "nfe": int(nfe)}
+    steps = c2.slider("integration steps", *UI_LIMITS["sample_steps"], DEFAULTS.sample_steps,
+                      key="sample_steps", **PERSIST,
+                      help=f"steps from t = 0 to 1 = animation frames − 1 (at most {MAX_FRAMES - 1}); Euler "
+                           "evaluates the drift once a step, Heun twice, RK4 four times")
+    out = {"sampler": sampler, "sample_steps": int(steps)}
     if sampler == "em":
         shapes = list(EPSILON_SHAPES)
         out["epsilon"] = container.slider("ε (SDE noise)", 0.0, 5.0, 0.5, 0.05, key="epsilon", **PERSIST,

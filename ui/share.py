@@ -64,9 +64,10 @@ def apply_config(cfg: ExperimentConfig, label: str = "from a link") -> list[str]
     ss["steps"] = int(min(max(cfg.steps, 10), 50_000))
     if ss["steps"] != cfg.steps:
         notices.append(f"steps {cfg.steps} is outside the app's range: using {ss['steps']}")
-    ss["nfe"] = int(min(max(cfg.nfe, 2), 100))
-    if ss["nfe"] != cfg.nfe:
-        notices.append(f"nfe {cfg.nfe} is outside the app's range: using {ss['nfe']}")
+    ss["sample_steps"] = int(min(max(cfg.sample_steps, 2), 100))
+    if ss["sample_steps"] != cfg.sample_steps:
+        notices.append(f"sample_steps (integration steps) {cfg.sample_steps} is outside the app's range: "
+                       f"using {ss['sample_steps']}")
     defaults = ExperimentConfig()
     for name in ("seconds", "samples", "activation", "time_features", "grad_clip", "lr_schedule",
                  "antithetic"):

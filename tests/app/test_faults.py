@@ -290,7 +290,7 @@ URL_CASES = [
     # values the library accepts but the app's widgets cannot show: say so instead of silently
     # using something else (today: no notice)
     ("depth above the app's 6", {"depth": "8"}, {"depth": 6}, "depth"),
-    ("nfe above the app's cap", {"nfe": "1000"}, {"nfe": 100}, "nfe"),
+    ("old ?nfe= above the app's cap", {"nfe": "1000"}, {"sample_steps": 100}, "sample_steps"),
     ("setting without a widget", {"seconds": "3600"}, {}, "seconds"),
 ]
 
@@ -384,8 +384,8 @@ def test_caps_are_enforced_by_the_widgets_and_stated_on_the_page(app):
     particles = app.slider(key="particles")
     assert particles.max in (PLOTLY_MAX_PARTICLES, MAX_PARTICLES)
     assert f"{int(particles.max):,}" in particles.help
-    nfe = app.slider(key="nfe")
-    assert nfe.max == MAX_FRAMES - 1 and str(MAX_FRAMES - 1) in nfe.help
+    steps_slider = app.slider(key="sample_steps")
+    assert steps_slider.max == MAX_FRAMES - 1 and str(MAX_FRAMES - 1) in steps_slider.help
     assert app.select_slider(key="batch").options[-1] == "2048"  # the slider shows its ends
     steps = app.number_input(key="steps")
     assert steps.max == 50_000

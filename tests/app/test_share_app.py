@@ -21,7 +21,7 @@ def _open(query: dict) -> AppTest:
 
 def test_link_restores_the_settings_in_the_widgets():
     cfg = ExperimentConfig(target="8gaussians", schedule="trig", gamma="brownian", gamma_scale=0.5,
-                           width=64, steps=1234, batch=512, lr=0.003, seed=7, sampler="rk4", nfe=30,
+                           width=64, steps=1234, batch=512, lr=0.003, seed=7, sampler="rk4", sample_steps=30,
                            coupling="ot")
     at = _open(to_query(cfg))
     assert at.selectbox(key="target").value == "8gaussians"

@@ -25,9 +25,9 @@ from playground.schedules import GAMMAS, PAIRS
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ["--target", "8gaussians", "--steps", "20", "--width", "16", "--depth", "1",
-        "--batch", "64", "--samples", "2100", "--nfe", "4", "--sampler", "heun",
+        "--batch", "64", "--samples", "2100", "--sample-steps", "4", "--sampler", "heun",
         "--device", "cpu", "--seed", "3"]
-SAMPLES, NFE = 2100, 4
+SAMPLES, STEPS = 2100, 4
 METRIC_KEYS = {"energy_distance", "sliced_w2", "floor_energy_distance", "floor_sliced_w2",
                "train_steps", "train_seconds", "steps_per_second", "final_loss"}
 TIME_DEPENDENT = {"train_seconds", "steps_per_second", "sample_seconds"}
@@ -56,7 +56,7 @@ def test_run_writes_every_output(first_run):
     assert samples.shape == (SAMPLES, 2) and samples.dtype == np.float32
     assert np.isfinite(samples).all()
     traj = np.load(first_run / "trajectory.npy")
-    assert traj.shape == (NFE + 1, min(SAMPLES, 2000), 2) and traj.dtype == np.float32
+    assert traj.shape == (STEPS + 1, min(SAMPLES, 2000), 2) and traj.dtype == np.float32
     np.testing.assert_array_equal(traj[-1], samples[:2000])
     metrics = json.loads((first_run / "metrics.json").read_text())
     assert METRIC_KEYS <= set(metrics)
@@ -65,7 +65,7 @@ def test_run_writes_every_output(first_run):
     assert metrics["train_steps"] == 20
     assert metrics["energy_distance"] >= 0 and metrics["floor_energy_distance"] > 0
     cfg = ExperimentConfig.from_json((first_run / "config.json").read_text())
-    assert (cfg.steps, cfg.samples, cfg.nfe, cfg.width, cfg.seed) == (20, SAMPLES, NFE, 16, 3)
+    assert (cfg.steps, cfg.samples, cfg.sample_steps, cfg.width, cfg.seed) == (20, SAMPLES, STEPS, 16, 3)
     assert not any(p.name.startswith(".tmp-") for p in first_run.parent.iterdir())
 
 
@@ -100,7 +100,24 @@ def test_flags_override_the_config(first_run, tmp_path):
     cfg = ExperimentConfig.from_json((out / "config.json").read_text())
     assert cfg.steps == 5 and cfg.samples == 100 and cfg.width == 16
     assert json.loads((out / "metrics.json").read_text())["train_steps"] == 5
-    assert np.load(out / "trajectory.npy").shape == (NFE + 1, 100, 2)
+    assert np.load(out / "trajectory.npy").shape == (STEPS + 1, 100, 2)
+
+
+def test_old_config_key_nfe_and_flag_are_integration_steps(first_run, tmp_path):
+    """A config.json written before the rename (key "nfe") still runs, and --nfe still works:
+    both are integration steps, so Heun reports twice as many drift evaluations."""
+    old = json.loads((first_run / "config.json").read_text())
+    old["nfe"] = old.pop("sample_steps")
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    out = tmp_path / "old"
+    assert call(["run", "--config", str(tmp_path / "old.json"), "--out", str(out), "--samples", "60"]) == 0
+    assert ExperimentConfig.from_json((out / "config.json").read_text()).sample_steps == STEPS
+    assert json.loads((out / "metrics.json").read_text())["drift_evaluations"] == 2 * STEPS
+    out2 = tmp_path / "flag"
+    assert call(["run", "--config", str(tmp_path / "old.json"), "--out", str(out2), "--samples", "60",
+                 "--nfe", "3"]) == 0
+    assert np.load(out2 / "trajectory.npy").shape == (4, 60, 2)
+    assert json.loads((out2 / "metrics.json").read_text())["drift_evaluations"] == 6
 
 
 def test_run_into_an_existing_empty_folder(tmp_path, capsys):
@@ -144,7 +161,8 @@ def _bad_inputs(tmp: Path) -> dict[str, list[str]]:
         "nan-lr": run + ["--lr", "nan"],
         "inf-lr": run + ["--lr", "inf"],
         "text-width": run + ["--width", "wide"],
-        "huge-nfe": run + ["--nfe", "100000"],
+        "huge-sample-steps": run + ["--sample-steps", "100000"],
+        "huge-old-nfe": run + ["--nfe", "100000"],
         "missing-config": run + ["--config", str(tmp / "missing.json")],
         "config-not-json": run + ["--config", str(tmp / "notjson.json")],
         "config-a-list": run + ["--config", str(tmp / "list.json")],
@@ -260,4 +278,5 @@ def test_python_m_playground_run(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "wrote" in proc.stdout
     assert np.load(out / "samples.npy").shape == (50, 2)
+    assert np.load(out / "trajectory.npy").shape == (3, 50, 2), "the old --nfe 2 is 2 integration steps"
     assert json.loads((out / "metrics.json").read_text())["train_steps"] == 5

@@ -67,7 +67,7 @@ def test_registries_match_the_choices():
                      antithetic=False, coupling="ot", width=64, depth=2, activation="gelu",
                      time_features=0, steps=17, seconds=1.5, batch=100, lr=3e-4,
                      lr_schedule="constant", grad_clip=0.0, seed=12345, samples=777,
-                     sampler="rk4", nfe=9, direction="backward", device="cpu"),
+                     sampler="rk4", sample_steps=9, direction="backward", device="cpu"),
     ExperimentConfig(schedule="trig", alpha="cos(pi*t/2)**2", beta="t**2",
                      gamma="sqrt(0.5*t*(1-t))"),
 ], ids=["defaults", "everything-changed", "formulas"])
@@ -202,3 +202,13 @@ def test_stochastic_flag():
     assert not ExperimentConfig().stochastic
     assert ExperimentConfig(gamma="brownian", gamma_scale=0.5).stochastic
     assert not ExperimentConfig(gamma="brownian", gamma_scale=0.0).stochastic
+
+
+def test_old_key_nfe_reads_as_sample_steps():
+    """A config.json from before the rename holds "nfe": it means integration steps, as it always did."""
+    assert ExperimentConfig.from_dict({"nfe": 7}).sample_steps == 7
+    assert ExperimentConfig.from_json('{"nfe": 12, "sampler": "rk4"}').sample_steps == 12
+    assert ExperimentConfig.from_dict({"nfe": 7, "sample_steps": 9}).sample_steps == 9  # the new name wins
+    with pytest.raises(ConfigError, match="sample_steps"):
+        ExperimentConfig.from_dict({"nfe": 0})
+    assert "nfe" not in ExperimentConfig().to_dict()

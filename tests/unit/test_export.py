@@ -38,7 +38,7 @@ from playground.sampling import integrate
 from playground.session import PlaygroundSession
 from playground.training import make_state, train_steps
 
-CFG = ExperimentConfig(target="8gaussians", width=32, depth=2, steps=20, batch=64, nfe=20, device="cpu")
+CFG = ExperimentConfig(target="8gaussians", width=32, depth=2, steps=20, batch=64, sample_steps=20, device="cpu")
 
 
 @pytest.fixture(scope="module")
@@ -281,7 +281,7 @@ def test_export_panel_renders_its_buttons_and_loading_sets_the_widgets(state, tm
         from ui.export import export_panel
 
         torch.set_num_threads(1)
-        cfg = ExperimentConfig(target="8gaussians", width=16, depth=1, steps=3, nfe=10, device="cpu")
+        cfg = ExperimentConfig(target="8gaussians", width=16, depth=1, steps=3, sample_steps=10, device="cpu")
         if "sess" not in st.session_state:
             sess = PlaygroundSession()
             sess.start(cfg)

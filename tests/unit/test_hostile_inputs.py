@@ -191,7 +191,7 @@ URL_CASES = [
     ("zero batch", {"batch": "0"}, {"batch": int(LIMITS["batch"][0])}, "batch"),
     ("huge width", {"width": "99999999"}, {"width": 512}, "width"),
     ("negative depth", {"depth": "-3"}, {"depth": 1}, "depth"),
-    ("huge nfe", {"nfe": "1000000"}, {"nfe": int(LIMITS["nfe"][1])}, "nfe"),
+    ("huge old nfe", {"nfe": "1000000"}, {"sample_steps": int(LIMITS["sample_steps"][1])}, "sample_steps"),
     ("huge samples", {"samples": "1e12"}, {"samples": int(LIMITS["samples"][1])}, "samples"),
     ("hour-long training", {"seconds": "1e9"}, {"seconds": LIMITS["seconds"][1]}, "seconds"),
     ("-inf gamma scale", {"gamma_scale": "-inf"}, {"gamma_scale": DEFAULTS.gamma_scale}, "gamma_scale"),

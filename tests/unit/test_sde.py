@@ -182,7 +182,7 @@ def test_bad_calls_raise():
 def test_generate_from_a_config_runs_the_sde():
     """experiment.generate with sampler em: the SDE on [t0, 1 − t0], reproducible from cfg.seed."""
     cfg = ExperimentConfig(target="8gaussians", gamma="brownian", sampler="em", epsilon=0.5,
-                           epsilon_shape="bump", nfe=30, samples=300, t0=0.01)
+                           epsilon_shape="bump", sample_steps=30, samples=300, t0=0.01)
     base, target = make_distribution(cfg.base), make_distribution(cfg.target)
     exact = ExactField.from_distributions(base, target, make_schedule("linear", "brownian", 1.0))
     a, b = generate(exact, cfg, base, target), generate(exact, cfg, base, target)
@@ -273,7 +273,7 @@ def test_minibatch_ot_lowers_the_path_curvature():
     coupling; Heun paths from the same starts. Measured OT / independent curvature ≈ 0.02
     (300 steps, batch 256: 0.018, 0.018 on 8 Gaussians; 0.015, 0.016 on moons)."""
     cfg = ExperimentConfig(base="gaussian", target="8gaussians", device="cpu")
-    res = compare_couplings(cfg, steps=200, batch=128, particles=400, nfe=20)
+    res = compare_couplings(cfg, steps=200, batch=128, particles=400, sample_steps=20)
     ratio = res["ot"]["curvature"] / res["independent"]["curvature"]
     assert ratio < 0.25, f"OT / independent curvature {ratio:.3f}"
     assert res["ot"]["straightness"] > res["independent"]["straightness"]
@@ -320,7 +320,7 @@ def call(argv: list[str]) -> int:
         return exc.code if isinstance(exc.code, int) else 1
 
 
-SMALL = ["--samples", "300", "--nfe", "40", "--device", "cpu"]
+SMALL = ["--samples", "300", "--sample-steps", "40", "--device", "cpu"]
 
 
 def test_cli_model_exact_samples_without_training(tmp_path, capsys):

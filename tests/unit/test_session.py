@@ -58,7 +58,7 @@ def test_stale_fields_name_what_changed_and_sampling_changes_are_not_stale():
     sess = PlaygroundSession()
     sess.start(CFG)
     assert sess.stale_fields(CFG) == []
-    assert sess.stale_fields(CFG.replace(sampler="rk4", nfe=10, steps=999)) == []
+    assert sess.stale_fields(CFG.replace(sampler="rk4", sample_steps=10, steps=999)) == []
     assert sess.stale_fields(CFG.replace(target="circles", gamma="brownian")) == ["target", "γ"]
 
 
@@ -105,7 +105,7 @@ def test_installed_weights_animate_without_training():
     a = shown.animation(CFG, particles=200, arrows_grid=5)
     b = trained.animation(CFG, particles=200, arrows_grid=5)
     np.testing.assert_array_equal(a.paths, b.paths)
-    assert a.arrows.shape == (CFG.nfe + 1, 25, 4)
+    assert a.arrows.shape == (CFG.sample_steps + 1, 25, 4)
 
 
 def test_loss_warning_only_when_the_loss_does_not_fall():

@@ -16,7 +16,7 @@ def _non_default_values():
         base="8gaussians", target="checkerboard", schedule="trig", power=3.0, gamma="brownian",
         gamma_scale=0.5, alpha="cos(pi*t/2)", beta="sin(pi*t/2)", antithetic=False, coupling="ot",
         width=64, depth=2, activation="gelu", time_features=2, steps=1234, seconds=7.5, batch=512,
-        lr=0.003, lr_schedule="constant", grad_clip=2.0, seed=42, samples=777, sampler="rk4", nfe=25,
+        lr=0.003, lr_schedule="constant", grad_clip=2.0, seed=42, samples=777, sampler="rk4", sample_steps=25,
         direction="backward", device="cpu", model="exact", denoiser="on", epsilon=0.5,
         epsilon_shape="bump", t0=0.01)
 
@@ -105,3 +105,12 @@ def test_uploaded_json_round_trip_and_bad_files():
         assert loaded is None and notices
     loaded, notices = from_json_text(json.dumps({"steps": -1, "zzz": 1}))
     assert loaded.steps == 1 and len(notices) == 2
+
+
+def test_old_link_nfe_is_sample_steps():
+    """A link made before the rename (?nfe=30) opens with 30 integration steps; out of range is clamped."""
+    cfg, notices = from_untrusted({"nfe": "30", "sampler": "rk4"})
+    assert cfg.sample_steps == 30 and cfg.sampler == "rk4" and notices == []
+    cfg, notices = from_untrusted({"nfe": "100000"})
+    assert cfg.sample_steps == LIMITS["sample_steps"][1] and any("sample_steps" in n for n in notices)
+    assert "nfe" not in to_query(ExperimentConfig(sample_steps=30))

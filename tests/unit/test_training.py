@@ -27,7 +27,7 @@ from playground.training import (
 )
 
 TINY = dict(base="gaussian", target="8gaussians", width=32, depth=2, batch=128, steps=200,
-            lr=1e-2, samples=500, nfe=10, device="cpu")
+            lr=1e-2, samples=500, sample_steps=10, device="cpu")
 
 
 def cfg_of(**changes) -> ExperimentConfig:
@@ -45,7 +45,7 @@ def same_weights(a: dict, b: dict) -> bool:
 def test_short_run_learns_the_target():
     """300 steps lower the loss and bring samples much closer to the target than the
     untrained model's (energy distance from playground.experiment.generate/measure)."""
-    cfg = cfg_of(width=64, depth=3, batch=256, steps=300, samples=2000, nfe=20, sampler="heun")
+    cfg = cfg_of(width=64, depth=3, batch=256, steps=300, samples=2000, sample_steps=20, sampler="heun")
     state = make_state(cfg)
     before = measure(generate(state.model, cfg, state.base, state.target), cfg, state.base,
                      state.target)
