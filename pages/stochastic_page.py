@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from playground.figures import auto_arrow_scale, field_figure, heatmap_figure
+from playground.figures import heatmap_figure
 from playground.likelihood import log_density_grid, true_log_density_grid
 from playground.stochastic import (
     compare_couplings,
@@ -19,6 +19,7 @@ from playground.stochastic import (
 from playground.stochastic_figures import (
     coupling_paths_figure,
     density_pair_figure,
+    drift_arrow_figures,
     pairs_figure,
     panels_animation_figure,
     quality_steps_figure,
@@ -38,6 +39,8 @@ view, message = choose_model(sess)
 if view is None:
     st.info(message)
     st.stop()
+if message:
+    st.info(message)
 score_note = ("" if view.has_score else
               " — no score: γ = 0 and no denoiser (train with γ > 0 on the Playground, or use the "
               "exact field)")
@@ -104,30 +107,27 @@ with tab_exact:
         t = st.slider("t", 0.0, 1.0, 0.5, 0.05, key="sto_t", persist_state="session")
         if view.source == "exact":
             fe = memo(view.key + ("field", t), lambda: field_error(view.exact, view.exact, t))
-            st.plotly_chart(field_figure(fe.arrow_axis, fe.arrow_axis, fe.exact[..., 0], fe.exact[..., 1],
-                                         f"exact drift b(t = {t:.2f}, x)", height=480),
-                            key="sto_field_exact", config=NO_BAR)
+            (fig,) = drift_arrow_figures(fe.arrow_axis, {f"exact drift b(t = {t:.2f}, x)": fe.exact},
+                                         height=480)
+            st.plotly_chart(fig, key="sto_field_exact", config=NO_BAR)
             st.caption("This is the exact field itself; choose the Playground model in the sidebar "
                        "to see the learned drift beside it and the error |b̂ − b|.")
         else:
             pts = memo(view.key + ("rho_t", t), lambda: rho_t_samples(view, t))
             fe = memo(view.key + ("field", t), lambda: field_error(view.drift, view.exact, t, samples=pts))
-            rows = np.concatenate([np.stack(np.meshgrid(fe.arrow_axis, fe.arrow_axis), -1).reshape(-1, 2),
-                                   fe.exact.reshape(-1, 2)], 1)
-            scale = auto_arrow_scale(rows)
+            exact_fig, learned_fig = drift_arrow_figures(
+                fe.arrow_axis, {f"exact b(t = {t:.2f}, x)": fe.exact,
+                                f"learned b̂(t = {t:.2f}, x)": fe.learned}, height=440)
             c1, c2 = st.columns(2)
-            c1.plotly_chart(field_figure(fe.arrow_axis, fe.arrow_axis, fe.exact[..., 0], fe.exact[..., 1],
-                                         f"exact b(t = {t:.2f}, x)", scale=scale, height=440),
-                            key="sto_field_exact", config=NO_BAR)
-            c2.plotly_chart(field_figure(fe.arrow_axis, fe.arrow_axis, fe.learned[..., 0],
-                                         fe.learned[..., 1], f"learned b̂(t = {t:.2f}, x)", scale=scale,
-                                         height=440), key="sto_field_learned", config=NO_BAR)
+            c1.plotly_chart(exact_fig, key="sto_field_exact", config=NO_BAR)
+            c2.plotly_chart(learned_fig, key="sto_field_learned", config=NO_BAR)
             st.plotly_chart(heatmap_figure(fe.error, fe.extent, f"error |b̂ − b| at t = {t:.2f}",
                                            zmin=0.0, colorbar_title="|b̂ − b|", height=440),
                             key="sto_field_error", config=NO_BAR)
             st.caption(f"Mean error where the particles are (2,000 samples of ρ_t): "
                        f"**{fe.weighted_error:.3f}**. Far from the data the network was never "
-                       "trained, so large errors there are expected. Both arrow plots share one scale.")
+                       "trained, so large errors there are expected. Both arrow plots share one arrow "
+                       "length and one colour range.")
 
 # ------------------------------------------------------------------ 4. quality
 with tab_quality:

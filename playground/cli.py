@@ -168,7 +168,7 @@ def _prepare_out(out: str) -> Path:
 
 
 def cmd_run(args) -> int:
-    from playground.experiment import run_experiment
+    from playground.experiment import config_warnings, run_experiment
 
     cfg = config_from_args(args)
     try:  # build the distributions now, so a bad file fails before anything is written
@@ -178,6 +178,8 @@ def cmd_run(args) -> int:
         raise CliError(str(exc)) from None
     check_stochastic(cfg, base, target)
     out = _prepare_out(args.out)
+    for line in config_warnings(cfg):  # runs, but the result is degenerate: say so before training
+        print(f"warning: {line}", file=sys.stderr)
     torch.set_num_threads(int(os.environ.get("PLAYGROUND_THREADS", "1")))
     result = run_experiment(cfg, on_chunk=_progress_printer(cfg))
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=out.parent))
@@ -226,7 +228,7 @@ def check_stochastic(cfg: ExperimentConfig, base, target) -> None:
     try:
         denoiser_kind(cfg.denoiser, build_schedule(cfg).stochastic, base,
                       sde_asked=cfg.sampler == "em" or cfg.epsilon > 0,
-                      needs_score=cfg.sampler == "em" and cfg.epsilon > 0)
+                      needs_score=cfg.sampler == "em" and cfg.epsilon > 0, coupling=cfg.coupling)
     except ValueError as exc:
         raise CliError(str(exc)) from None
 

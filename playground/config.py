@@ -122,7 +122,7 @@ class ExperimentConfig:
             if isinstance(v, float) and not math.isfinite(v):
                 out.append(f"{name} must be a finite number, got {v}")
             elif not lo <= v <= hi:
-                out.append(f"{name} must be between {lo} and {hi}, got {v}")
+                out.append(f"{name} must be between {lo} and {hi}, got {v}" + limit_reason(name))
         out += self.schedule_problems()
         for name, allowed in CHOICES.items():
             if name == "gamma" and self.gamma_is_formula:
@@ -204,7 +204,7 @@ class ExperimentConfig:
 
 
 LIMITS: dict[str, tuple[float, float]] = {
-    "power": (0.1, 10.0),
+    "power": (1.0, 10.0),  # see LIMIT_REASONS
     "gamma_scale": (0.0, 4.0),
     "width": (8, 512),
     "depth": (1, 8),
@@ -221,6 +221,18 @@ LIMITS: dict[str, tuple[float, float]] = {
     "t0": (1e-5, 0.1),
 }
 """Allowed range of every numeric field (inclusive)."""
+
+LIMIT_REASONS = {
+    "power": "p < 1 makes β̇(0) = +∞ and α̇(1) = −∞, so the drift is infinite at both ends (for p ≤ ½ "
+             "even its training loss has infinite expectation)",
+}
+"""Why a limit is where it is, where that is not obvious; appended to the message."""
+
+
+def limit_reason(name: str) -> str:
+    """The reason for a field's limit (LIMIT_REASONS) as ': reason', or '' when none is stated."""
+    return f": {LIMIT_REASONS[name]}" if name in LIMIT_REASONS else ""
+
 
 CHOICES: dict[str, tuple[str, ...]] = {
     "schedule": tuple(PAIRS),

@@ -19,7 +19,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from playground.config import CHOICES, LIMITS, ConfigError, ExperimentConfig, _coerce, renamed_legacy_keys
+from playground.config import (
+    CHOICES,
+    LIMITS,
+    ConfigError,
+    ExperimentConfig,
+    _coerce,
+    limit_reason,
+    renamed_legacy_keys,
+)
 from playground.distributions import DISTRIBUTIONS
 
 MAX_LINK_POINTS = 300
@@ -126,7 +134,8 @@ def from_untrusted(data: Mapping[str, Any]) -> tuple[ExperimentConfig, list[str]
                 continue
             if not lo <= value <= hi:
                 clamped = type(default)(min(max(value, lo), hi))
-                notices.append(f"{name} = {value!r} is outside {lo:g}..{hi:g}: clamped to {clamped!r}")
+                notices.append(f"{name} = {value!r} is outside {lo:g}..{hi:g}{limit_reason(name)}: "
+                               f"clamped to {clamped!r}")
                 value = clamped
         if name in CHOICES and name != "gamma" and value not in CHOICES[name]:
             notices.append(f"unknown {name} {str(value)[:30]!r}: using {default!r}")

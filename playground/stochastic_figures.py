@@ -6,6 +6,8 @@
 - `coupling_paths_figure`: flow paths and their curvature, one panel per coupling.
 - `quality_steps_figure`: a metric against drift evaluations per integrator, with the floor.
 - `density_pair_figure`: generated and true log-density heatmaps on one colour scale.
+- `drift_arrow_figures`: arrow plots of several drifts on one grid, with one arrow length and
+  one colour range, and a plain "b = 0" where a field vanishes.
 
 The look (fonts, Okabe-Ito colours, equal-aspect box axes) follows `playground.figures`.
 """
@@ -17,8 +19,22 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from playground.figures import ALPHA_COLOR, BETA_COLOR, BOX, FONT, PALETTE, TEMPLATE, position_colors
+from playground.figures import (
+    ALPHA_COLOR,
+    BETA_COLOR,
+    BOX,
+    FONT,
+    PALETTE,
+    TEMPLATE,
+    auto_arrow_scale,
+    field_figure,
+    position_colors,
+)
 
+ZERO_FIELD = 1e-6
+"""A drift whose largest arrow is shorter than this (in data units per unit time) is zero up to
+rounding: 8 Gaussians → 8 Gaussians at t = ½ gives |b| ≈ 4e-16, which a colour bar would
+otherwise stretch into random-looking arrows."""
 METHOD_COLORS = {"euler": PALETTE[0], "heun": PALETTE[1], "rk4": PALETTE[2], "em": PALETTE[3]}
 
 
@@ -226,3 +242,32 @@ def density_pair_figure(generated: np.ndarray, true: np.ndarray | None,
     layout = dict(height=height, margin={"l": 40, "r": 20, "t": 50, "b": 40},
                   annotations=_titles(list(titles)[:len(grids)]), uirevision="density", **axes)
     return _figure(data, layout)
+
+
+def drift_arrow_figures(axis: np.ndarray, fields: Mapping[str, np.ndarray], *, box: float = BOX,
+                        height: int = 440) -> list[go.Figure]:
+    """One arrow plot per field, all on one scale. axis (g,): the grid's x and y; fields: title →
+    drift (g, g, 2) at the grid points (row = y). Every plot shares the arrow length (from the
+    first field that is not zero) and the colour range [0, max |b| over all the fields], so equal
+    arrows mean equal drifts. A field with max |b| ≤ `ZERO_FIELD` draws no arrows and says b = 0."""
+    axis = np.asarray(axis, dtype=float)
+    grid = np.stack(np.meshgrid(axis, axis), -1).reshape(-1, 2)
+    mags = {k: np.hypot(*np.moveaxis(np.asarray(f, dtype=float), -1, 0)) for k, f in fields.items()}
+    peaks = {k: float(np.nanmax(m)) if np.isfinite(m).any() else 0.0 for k, m in mags.items()}
+    live = [k for k in fields if peaks[k] > ZERO_FIELD]
+    scale = (auto_arrow_scale(np.concatenate([grid, np.asarray(fields[live[0]]).reshape(-1, 2)], 1), box)
+             if live else 1.0)
+    cmax = max([peaks[k] for k in live], default=1.0)
+    out = []
+    for title, f in fields.items():
+        f = np.asarray(f, dtype=float)
+        fig = field_figure(axis, axis, f[..., 0], f[..., 1], title, box=box, scale=scale, height=height)
+        if title in live:
+            fig.update_traces(marker_cmin=0.0, marker_cmax=cmax)
+        else:
+            fig.update_traces(visible=False)
+            fig.add_annotation(text=f"b = 0 everywhere at this t<br>(largest |b|: {peaks[title]:.0e}, rounding)",
+                               x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
+                               font={"size": FONT + 2}, bgcolor="rgba(255,255,255,0.85)")
+        out.append(fig)
+    return out

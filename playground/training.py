@@ -157,7 +157,7 @@ def make_state(cfg: ExperimentConfig, device: str | torch.device | None = None) 
     schedule = build_schedule(cfg)
     kind = denoiser_kind(cfg.denoiser, schedule.stochastic, base,
                          sde_asked=cfg.sampler == "em" or cfg.epsilon > 0,
-                         needs_score=cfg.sampler == "em" and cfg.epsilon > 0)
+                         needs_score=cfg.sampler == "em" and cfg.epsilon > 0, coupling=cfg.coupling)
     denoiser = None
     if kind == "none":
         model = build_model(cfg, init_gen).to(dev)

@@ -12,7 +12,7 @@ import streamlit as st
 import torch
 
 from playground.animation import MAX_FRAMES, MAX_PARTICLES, PLOTLY_MAX_PARTICLES
-from playground.config import CHOICES, ExperimentConfig
+from playground.config import CHOICES, LIMIT_REASONS, LIMITS, ExperimentConfig
 from playground.couplings import COUPLING_LABELS
 from playground.distributions import DISTRIBUTIONS
 from playground.figures import schedule_figure
@@ -69,7 +69,9 @@ def schedule_controls(container=st, show_plot: bool = True) -> dict:
                                    **PERSIST)
     power = DEFAULTS.power
     if schedule == "power":
-        power = container.slider("power p", 0.25, 5.0, DEFAULTS.power, 0.25, key="power", **PERSIST)
+        lo, hi = LIMITS["power"]
+        power = container.slider("power p", lo, hi, DEFAULTS.power, 0.25, key="power", **PERSIST,
+                                 help=f"α = (1 − t)^p, β = t^p; p ≥ {lo:g} because {LIMIT_REASONS['power']}")
     gamma = container.selectbox("γ (noise)", gammas, index=gammas.index(DEFAULTS.gamma), key="gamma",
                                 format_func=lambda n: f"{n}: {GAMMAS[n].label}", **PERSIST)
     max_scale = 4.0 if schedule != "trig-vp" else {"brownian": 4.0, "squared": 4.0}.get(gamma, 1.0)

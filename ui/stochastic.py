@@ -17,7 +17,8 @@ import streamlit as st
 from playground.config import ExperimentConfig
 from playground.sde import DEFAULT_T0, EPSILON_SHAPE_LABELS, EPSILON_SHAPES
 from playground.stochastic import COMPARE_MODES, ModelView, exact_unavailable, exact_view, learned_view
-from ui.controls import distribution_controls, schedule_controls
+from playground.theory import FALLBACK
+from ui.controls import dist_label, distribution_controls, schedule_controls
 
 PERSIST = {"persist_state": "session"}
 MEMO_KEY, MEMO_SIZE = "sto_memo", 12
@@ -60,8 +61,9 @@ def sidebar_config(values: dict) -> ExperimentConfig | None:
 def choose_model(sess) -> tuple[ModelView | None, str]:
     """Sidebar: the model source and, for the exact field, the pair and schedule.
 
-    Returns (view, message); view is None (with a message saying what to do) when there is no
-    model to show."""
+    Returns (view, message): view is None (with a message saying what to do) when there is no
+    model to show; otherwise message is "" or a note saying that the sidebar's pair has no exact
+    field, so the page shows `theory.FALLBACK` (gaussian → 8 Gaussians) with the same schedule."""
     has_model = sess.has_model
     options = list(SOURCES)
     st.session_state.setdefault("sto_model", "learned" if has_model else "exact")
@@ -84,10 +86,16 @@ def choose_model(sess) -> tuple[ModelView | None, str]:
     if cfg is None:
         return None, "These settings are not valid (see the sidebar)."
     why = exact_unavailable(cfg)
-    if why is not None:
-        return None, (f"No exact field here: {why}. Pick Gaussian-mixture presets in the sidebar "
-                      "(base gaussian, target 8 Gaussians), or use the trained Playground model.")
-    return memo(("view",) + exact_view_key(cfg), lambda: exact_view(cfg)), ""
+    note = ""
+    if why is not None:  # e.g. the default moons: show the nearest pair that has one, and say so
+        fallback = cfg.replace(base=FALLBACK[0], target=FALLBACK[1], base_params={}, target_params={})
+        if exact_unavailable(fallback) is not None:
+            return None, f"No exact field here: {why}."
+        note = (f"No exact field for these settings: {why}. Showing the exact field of "
+                f"{dist_label(FALLBACK[0])} → {dist_label(FALLBACK[1])} with your schedule instead; pick "
+                "Gaussian-mixture presets in the sidebar, or train a model on the Playground page.")
+        cfg = fallback
+    return memo(("view",) + exact_view_key(cfg), lambda: exact_view(cfg)), note
 
 
 def exact_view_key(cfg: ExperimentConfig) -> tuple:

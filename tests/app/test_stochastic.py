@@ -58,15 +58,36 @@ def _values(v):
     return v
 
 
-def test_without_a_model_the_page_says_what_to_do(page):
+def test_first_visit_shows_an_exact_field_and_says_which(page):
+    """The default target (moons) has no exact field: a first visit still animates one, the
+    nearest pair that has it (gaussian → 8 Gaussians, the user's schedule), and says so."""
     assert page.title and "Stochastic" in page.title[0].value
     assert page.session_state["sto_model"] == "exact"  # no trained model: offer the exact field
     info = " ".join(i.value for i in page.info)
-    assert "No exact field" in info and "8 Gaussians" in info  # moons is not a mixture
-    assert animation_spec(page) is None
+    assert "two moons" in info and "not a Gaussian mixture" in info and "8 Gaussians" in info
+    spec = animation_spec(page)
+    assert spec is not None and len(spec["frames"]) == 101
+    assert any("exact field of standard Gaussian → 8 Gaussians" in c.value for c in page.caption)
+    assert page.session_state["target"] == "moons"  # the Playground's own setting is untouched
     page.radio(key="sto_model").set_value("learned").run()
     info = " ".join(i.value for i in page.info)
     assert "No trained model yet" in info and "Playground" in info and "exact field" in info
+    assert animation_spec(page) is None
+
+
+def _arrow_figures(at) -> list[dict]:
+    return [s for s in charts(at) if any(d.get("name") == "drift b(t, x)" for d in s["data"])]
+
+
+def test_base_equal_to_target_says_the_drift_is_zero_at_one_half(page):
+    page.session_state["base"] = "8gaussians"
+    at = exact_8gaussians(page)
+    (fig,) = _arrow_figures(at)  # t = ½: by symmetry b = 0, up to rounding
+    assert fig["data"][0]["visible"] is False
+    assert "b = 0 everywhere" in fig["layout"]["annotations"][0]["text"]
+    at.slider(key="sto_t").set_value(0.3).run()
+    (fig,) = _arrow_figures(at)
+    assert fig["data"][0].get("visible", True) and not fig["layout"].get("annotations")
 
 
 def test_exact_field_needs_no_training_and_animates_ode_beside_sde(page):
@@ -148,6 +169,9 @@ def test_learned_model_with_score_beside_the_exact_field(page):
     assert spec is not None and "SDE" in spec["layout"]["annotations"][1]["text"]
     heat = [s for s in charts(page) if any(d.get("type") == "heatmap" for d in s["data"])]
     assert heat, "no error heatmap |b̂ − b|"
+    exact_fig, learned_fig = _arrow_figures(page)  # one colour range for both, as the caption says
+    ranges = [(f["data"][0]["marker"]["cmin"], f["data"][0]["marker"]["cmax"]) for f in (exact_fig, learned_fig)]
+    assert ranges[0] == ranges[1] and ranges[0][1] > 0
     assert any("Mean error where the particles are" in c.value for c in page.caption)
     page.slider(key="sto_t").set_value(0.8).run()
     assert not page.exception
