@@ -8,7 +8,8 @@ returns a small dataclass of plain floats and lists (safe to cache and to show i
 2. `conditional_expectation_check`: b(t, x) = E[ẋ_t | x_t = x], by averaging ẋ_t over a ball.
 3. `loss_identity_check`: E|b̂ − ẋ_t|² − E|b̂ − b|² is the same constant E|ẋ_t − b|² for every b̂.
 4. `euler_demo`: X_{k+1} = X_k + h b(t_k, X_k) on three particles, and the samples it reaches.
-5. `score_check`: the closed-form score s = ∇ log ρ_t against autograd, and s = −E[z | x_t]/γ.
+5. `score_check`: s = ∇ log ρ_t = −E[z | x_t]/γ by Monte Carlo (or, with γ = 0 and a Gaussian
+   base, the one-sided −E[A⁻¹(x0 − μ) | x_t]/α), and the closed form against autograd.
 6. `sde_check`: dX = [b + ε s] dt + √(2ε) dW (`playground.sde.integrate_sde`, Euler–Maruyama)
    reaches ρ1 for every ε ≥ 0.
 
@@ -429,11 +430,16 @@ def euler_demo(field: Field, base: Distribution, target: Distribution, steps: in
 
 @dataclass(frozen=True)
 class ScoreCheck:
-    """s = ∇ log ρ_t: closed form vs autograd at a few points, and s = −E[z | x_t]/γ.
+    """s = ∇ log ρ_t by Monte Carlo (`denoiser`), and the closed form against autograd.
 
+    denoiser: the ball check of a per-sample quantity v whose conditional mean E[v | x_t = x]
+    is the score, against the exact score; `identity` says which v (None, with denoiser None,
+    when no such identity holds at this t). With γ(t) > 0, v = −z/γ. With γ(t) = 0 and a single
+    Gaussian base N(μ, A), v = −A⁻¹(x0 − μ)/α (x0 plays the role of the noise: the one-sided
+    interpolant); likewise with a single Gaussian target and β. This check is independent of
+    the closed form, unlike autograd of `ExactField.log_density`, which shares its formula
+    (means and covariances) with `ExactField.score` and so cannot catch an error in it.
     points, closed_form, autograd: lists of (x, y); max_error: max abs difference.
-    denoiser: the ball check of v = −z/γ(t) against the exact score (None when γ(t) = 0, where
-    η = E[z | x_t] is 0 and carries no information about the score).
     """
 
     t: float
@@ -443,14 +449,46 @@ class ScoreCheck:
     autograd: list[tuple[float, float]]
     max_error: float
     denoiser: ConditionalCheck | None
+    identity: str | None = None
+
+
+def _single_gaussian(d: Distribution) -> tuple[Tensor, Tensor] | None:
+    """(mean (2,), inverse covariance (2, 2)) when d is one Gaussian, else None."""
+    m = d if isinstance(d, GaussianMixture) else d.mixture()
+    if m is None or m.means.shape[0] != 1 or float(torch.linalg.det(m.covs[0].to(F64))) <= 1e-12:
+        return None  # a mixture, or a point (no density): no one-sided identity
+    return m.means[0].to(F64), torch.linalg.inv(m.covs[0].to(F64))
+
+
+def score_samples(interpolant: Interpolant, base: Distribution, target: Distribution, t: float,
+                  n: int, generator: torch.Generator) -> tuple[Tensor, Tensor, str] | None:
+    """n samples of x_t (n, 2) and of a quantity v (n, 2) with E[v | x_t] = s(t, x_t), and v in
+    words; None when no such identity applies at t (γ(t) = 0 and neither side a single Gaussian
+    with a positive coefficient). Independent coupling only (as `draw`)."""
+    c = interpolant.schedule(torch.tensor([float(t)], dtype=F64))
+    gamma, alpha, beta = float(c.gamma[0]), float(c.alpha[0]), float(c.beta[0])
+    s = draw(interpolant, base, target, t, n, generator)
+    if gamma > 0:  # given (x0, x1), x_t ~ N(I, γ² Id): ∇ log ρ(x_t | x0, x1) = −z/γ
+        return s.xt, -s.z.to(F64) / gamma, "−z/γ"
+    for coef, dist, x, name in ((alpha, base, s.x0, ("α", "x0", "A", "μ")),
+                                (beta, target, s.x1, ("β", "x1", "B", "ν"))):
+        gauss = _single_gaussian(dist)
+        if coef > 0 and gauss is not None:  # given the other side, x_t ~ N(coef μ + ..., coef² A)
+            mu, prec = gauss
+            v = -((x.to(F64) - mu) @ prec.T) / coef
+            k, xs, mat, m = name
+            return s.xt, v, f"−{mat}⁻¹({xs} − {m})/{k}"
+    return None
 
 
 def score_check(field: ExactField, interpolant: Interpolant, base: Distribution,
                 target: Distribution, t: float, points: int = 5, x: Tensor | None = None,
                 radius: float = 0.2, n: int = 200_000,
                 generator: torch.Generator | None = None) -> ScoreCheck:
-    """Compare `ExactField.score` with autograd of `ExactField.log_density` at `points` samples
-    of x_t (float64), and average −z/γ over a ball around x (2,) against the exact score."""
+    """Average a quantity whose conditional mean is the score (`score_samples`: −z/γ, or the
+    one-sided −A⁻¹(x0 − μ)/α) over the n samples with |x_t − x| < radius, x (2,) a
+    `typical_point`, against `field.score`; and compare `field.score` with autograd of
+    `field.log_density` at `points` samples of x_t (float64)."""
     g = generator if generator is not None else torch.Generator().manual_seed(0)
     pts = draw(interpolant, base, target, t, points, g).xt.to(F64).requires_grad_(True)
     logp = field.log_density(t, pts)
@@ -459,16 +497,17 @@ def score_check(field: ExactField, interpolant: Interpolant, base: Distribution,
     closed = field.score(t, pts)
     err = float((closed - grad).abs().max())
     gamma = float(interpolant.schedule(torch.tensor([float(t)], dtype=F64)).gamma[0])
-    denoiser = None
-    if gamma > 0:
-        with torch.no_grad():
-            if x is None:
-                x = typical_point(interpolant, base, target, t, g)
-            x = torch.as_tensor(x, dtype=torch.float32).reshape(2)
-            s = draw(interpolant, base, target, t, n, g)
-            denoiser = _ball_check(-s.z / gamma, s.xt, lambda p: field.score(t, p), t, x, radius)
+    denoiser, identity = None, None
+    with torch.no_grad():
+        if x is None:
+            x = typical_point(interpolant, base, target, t, g)
+        x = torch.as_tensor(x, dtype=torch.float32).reshape(2)
+        mc = score_samples(interpolant, base, target, t, n, g)
+        if mc is not None:
+            xt, v, identity = mc
+            denoiser = _ball_check(v, xt, lambda p: field.score(t, p), t, x, radius)
     return ScoreCheck(float(t), gamma, [_vec(p) for p in pts], [_vec(p) for p in closed],
-                      [_vec(p) for p in grad], err, denoiser)
+                      [_vec(p) for p in grad], err, denoiser, identity)
 
 
 # ----------------------------------------------------------------------------- 6. the SDE

@@ -194,19 +194,49 @@ def test_euler_with_the_exact_drift_reaches_the_target(setup):
 # ----------------------------------------------------------------------------- 5. score
 
 
-def test_score_closed_form_matches_autograd_and_denoiser(setup):
+def test_score_closed_form_matches_autograd_and_monte_carlo(setup):
     sc = theory.score_check(setup.field, setup.interpolant, setup.base, setup.target, 0.35,
                             n=200_000, generator=gen(5))
     assert sc.max_error < 1e-8
-    if setup.schedule.stochastic:
-        assert sc.gamma > 0 and sc.denoiser is not None
-        assert sc.denoiser.n_in >= 30 and sc.denoiser.z <= Z_MAX
+    assert sc.denoiser is not None  # γ > 0, or a single Gaussian on one side (all four setups)
+    assert sc.identity == ("−z/γ" if setup.schedule.stochastic else "−A⁻¹(x0 − μ)/α")
+    assert sc.denoiser.n_in >= 30 and sc.denoiser.z <= Z_MAX
 
 
-def test_score_check_without_noise_has_no_denoiser():
+def test_score_without_noise_uses_the_one_sided_identity():
+    """γ = 0, base N(0, Id): s = −E[x0 | x_t]/α; with a Gaussian target only: −E[B⁻¹(x1 − ν)]/β."""
     s = make()
     sc = theory.score_check(s.field, s.interpolant, s.base, s.target, 0.5, generator=gen(0))
-    assert sc.gamma == 0 and sc.denoiser is None and sc.max_error < 1e-8
+    assert sc.gamma == 0 and sc.max_error < 1e-8
+    assert sc.identity == "−A⁻¹(x0 − μ)/α" and sc.denoiser.z <= Z_MAX
+    rev = make("8gaussians", "gaussian")
+    sc = theory.score_check(rev.field, rev.interpolant, rev.base, rev.target, 0.5, generator=gen(1))
+    assert sc.identity == "−B⁻¹(x1 − ν)/β" and sc.denoiser.z <= Z_MAX
+
+
+def test_score_check_without_an_identity_has_no_monte_carlo():
+    both = make("8gaussians", "8gaussians")  # γ = 0 and mixtures on both sides
+    sc = theory.score_check(both.field, both.interpolant, both.base, both.target, 0.3, generator=gen(0))
+    assert sc.denoiser is None and sc.identity is None and sc.max_error < 1e-8
+
+
+@pytest.mark.parametrize("gamma, wrong_schedule", [("brownian", ("trig", "brownian", 1.0)),
+                                                   ("zero", ("trig", "zero", 1.0))],
+                         ids=["brownian", "zero"])
+def test_monte_carlo_score_check_catches_a_wrong_score_that_autograd_cannot(gamma, wrong_schedule):
+    """A field built on the wrong schedule has a wrong score and a log-density that agrees with
+    it (autograd passes: it checks the closed form against itself); the Monte Carlo check of
+    E[v | x_t] fails by many standard errors."""
+    s = make("gaussian", "8gaussians", "linear", gamma, 0.5)
+    wrong = ExactField(s.base, s.target, make_schedule(*wrong_schedule))
+    x = torch.tensor([1.0, 0.6])  # off-centre, where the score is not 0 by symmetry
+    sc = theory.score_check(wrong, s.interpolant, s.base, s.target, 0.35, x=x, generator=gen(6))
+    assert sc.max_error < 1e-8  # the circular check is blind to it
+    assert sc.denoiser.z > 2 * Z_MAX, sc.denoiser.z
+    doubled = CallableFields(s.field.drift, lambda t, y: 2 * s.field.score(t, y))
+    doubled.log_density = s.field.log_density
+    sc = theory.score_check(doubled, s.interpolant, s.base, s.target, 0.35, x=x, generator=gen(6))
+    assert sc.denoiser.z > 2 * Z_MAX, sc.denoiser.z
 
 
 # ----------------------------------------------------------------------------- 6. the SDE
