@@ -150,6 +150,12 @@ def config_from_args(args: argparse.Namespace) -> ExperimentConfig:
         value = getattr(args, name, None)
         if value is not None:
             data[name] = value
+    # a budget flag replaces the config file's budget: --steps N is N steps, --seconds S is S s
+    steps, seconds = getattr(args, "steps", None), getattr(args, "seconds", None)
+    if steps is not None and seconds is None:
+        data["seconds"] = 0.0
+    elif seconds is not None and steps is None:
+        data["steps"] = 0
     try:
         return ExperimentConfig.from_dict(data)
     except ConfigError as exc:

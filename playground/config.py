@@ -28,6 +28,10 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 MODEL_KINDS = ("learned", "exact")
 
 
+DEFAULT_SECONDS = 3.0
+"""The default training budget in seconds (measured: bench/quality.py, README "Quality and speed")."""
+
+
 class ConfigError(ValueError):
     """A config value is unknown or out of range; the message names the field."""
 
@@ -56,8 +60,10 @@ class ExperimentConfig:
     activation: str = "silu"
     time_features: int = 3
     # training
-    steps: int = 3000  # optimizer steps (ignored when seconds > 0)
-    seconds: float = 0.0  # wall-time budget; 0 = use steps
+    # the budget: steps > 0 is a deterministic run of that many optimizer steps; steps = 0 trains
+    # for `seconds` of training time (the default). A config holds one budget (see settle_budget).
+    steps: int = 0
+    seconds: float = DEFAULT_SECONDS
     batch: int = 256
     lr: float = 1e-2
     lr_schedule: str = "cosine"  # cosine decay to 0 over the budget, or constant
@@ -75,6 +81,34 @@ class ExperimentConfig:
     epsilon: float = 0.0  # ε of the SDE sampler em (0 = the probability-flow ODE)
     epsilon_shape: str = "constant"  # ε(t): constant, bump = ε·4t(1−t), sinesquared = ε·sin²(πt)
     t0: float = 1e-3  # the SDE runs on [t0, 1 − t0], where the score is finite
+
+    def __post_init__(self):
+        self.settle_budget(("steps",))
+
+    def settle_budget(self, given=()) -> str | None:
+        """Make steps and seconds say one budget, in place: steps > 0 is a step budget (seconds
+        becomes 0), steps = 0 a time budget. `given`: the keys a caller set (a dict, a URL). When
+        both are > 0, the one given wins; when both were given (an old config.json, which always
+        held both), seconds > 0 meant a time budget there, so steps becomes 0. Returns a notice
+        when it had to choose, else None."""
+        numbers = (int, float)
+        if not (isinstance(self.steps, numbers) and isinstance(self.seconds, numbers)
+                and self.steps > 0 and self.seconds > 0):
+            return None
+        given = set(given)
+        if "seconds" in given and "steps" in given:
+            self.steps = 0
+            return f"steps and seconds both set: training for {self.seconds:g} s (a time budget)"
+        if "seconds" in given:
+            self.steps = 0
+        else:
+            self.seconds = 0.0
+        return None
+
+    @property
+    def budget_text(self) -> str:
+        """The budget in words: '3000 steps' or '3 s'."""
+        return f"{self.steps} steps" if self.steps > 0 else f"{self.seconds:g} s"
 
     # ------------------------------------------------------------------ (de)serialisation
     def to_dict(self) -> dict[str, Any]:
@@ -97,6 +131,7 @@ class ExperimentConfig:
         for f in fields(cls):
             if f.name in data:
                 setattr(cfg, f.name, _coerce(f.name, data[f.name], type(getattr(cfg, f.name))))
+        cfg.settle_budget(data)
         cfg.validate()
         return cfg
 
@@ -109,6 +144,9 @@ class ExperimentConfig:
         return cls.from_dict(data)
 
     def replace(self, **changes) -> ExperimentConfig:
+        """A validated copy with `changes`; replace(seconds=S > 0) alone switches to a time budget."""
+        if changes.get("seconds", 0) > 0 and "steps" not in changes:
+            changes["steps"] = 0
         cfg = dataclasses.replace(self, **changes)
         cfg.validate()
         return cfg
@@ -123,6 +161,8 @@ class ExperimentConfig:
                 out.append(f"{name} must be a finite number, got {v}")
             elif not lo <= v <= hi:
                 out.append(f"{name} must be between {lo} and {hi}, got {v}" + limit_reason(name))
+        if self.steps == 0 and self.seconds == 0:
+            out.append("a training budget is needed: steps > 0 or seconds > 0")
         out += self.schedule_problems()
         for name, allowed in CHOICES.items():
             if name == "gamma" and self.gamma_is_formula:
@@ -209,7 +249,7 @@ LIMITS: dict[str, tuple[float, float]] = {
     "width": (8, 512),
     "depth": (1, 8),
     "time_features": (0, 16),
-    "steps": (1, 200_000),
+    "steps": (0, 200_000),
     "seconds": (0.0, 3600.0),
     "batch": (8, 8192),
     "lr": (1e-6, 1e3),

@@ -164,6 +164,12 @@ def from_untrusted(data: Mapping[str, Any]) -> tuple[ExperimentConfig, list[str]
             cfg.gamma_scale = _DEFAULTS.gamma_scale
             if cfg.schedule_problems():
                 cfg.schedule, cfg.gamma = _DEFAULTS.schedule, _DEFAULTS.gamma
+    budget_notice = cfg.settle_budget(data)  # one budget: ?steps=N alone is N steps (see config)
+    if budget_notice:
+        notices.append(budget_notice)
+    if cfg.steps == 0 and cfg.seconds == 0:
+        cfg.seconds = _DEFAULTS.seconds
+        notices.append(f"no training budget (steps and seconds both 0): using {cfg.seconds:g} s")
     remaining = cfg.problems()
     if remaining:  # should not happen; never hand out an invalid config
         notices += [f"{p}: using the defaults" for p in remaining]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -105,15 +106,20 @@ class TrainState:
     denoiser_kind: str = "none"  # "z" (s = −η̂/γ), "x0" (one-sided, s = −η̂/α) or "none"
     denoiser_losses: list[float] = field(default_factory=list)
 
+    clock: Callable[[], float] = field(default=time.perf_counter, repr=False)
+    """What measures `train_seconds` (wall time; bench uses the training thread's CPU time)."""
+
     @property
-    def total_steps(self) -> int:
-        return self.config.steps
+    def total_steps(self) -> int | None:
+        """The step budget, or None for a time budget."""
+        return self.config.steps if self.config.steps > 0 else None
 
     def progress(self) -> float:
-        """Fraction of the budget used, in [0, 1]: by steps, or by seconds when seconds > 0."""
-        if self.config.seconds > 0:
-            return min(1.0, self.train_seconds / self.config.seconds)
-        return min(1.0, self.step / max(1, self.config.steps))
+        """Fraction of the budget used, in [0, 1]: by steps when steps > 0, else by seconds.
+        The one place that says how far a run is (done, the lr schedule, the UI's bar)."""
+        if self.config.steps > 0:
+            return min(1.0, self.step / self.config.steps)
+        return min(1.0, self.train_seconds / self.config.seconds)
 
     @property
     def done(self) -> bool:
@@ -237,7 +243,8 @@ def train_steps(state: TrainState, n: int) -> np.ndarray:
     params = [p for p in model.parameters() if p.requires_grad]
     losses, drift_losses, eta_losses, norms = [], [], [], []  # losses: what is optimised
     two_heads = state.denoiser is not None
-    start = time.perf_counter()
+    clock = state.clock
+    start = clock()
     try:
         for _ in range(n):
             if state.done:
@@ -261,7 +268,7 @@ def train_steps(state: TrainState, n: int) -> np.ndarray:
                 drift_losses.append(loss_b.detach())
                 eta_losses.append(loss_eta.detach())
             state.step += 1
-            state.train_seconds = snapshot[4] + (time.perf_counter() - start)
+            state.train_seconds = snapshot[4] + (clock() - start)
         if losses:  # one divergence check per chunk: the chunk start is restored anyway
             _check_chunk(state, snapshot, torch.stack(losses), torch.stack(norms))
     except TrainingDiverged:

@@ -84,8 +84,9 @@ def test_json_round_trip_is_identity(cfg):
 @pytest.mark.parametrize("name", list(LIMITS))
 def test_limits_are_inclusive(name):
     lo, hi = LIMITS[name]
+    other = {"steps": {"seconds": 1.0}, "seconds": {"steps": 1}}.get(name, {})  # 0 needs the other budget
     for value in (lo, hi):
-        cfg = ExperimentConfig.from_dict({name: value})
+        cfg = ExperimentConfig.from_dict({name: value, **(other if value == 0 else {})})
         assert getattr(cfg, name) == value
 
 

@@ -178,7 +178,7 @@ def _payloads(marker: Path) -> list[str]:
 # ================================================================== URL query
 # (id, query, expected field values, text a notice must contain or None when no notice is due)
 URL_CASES = [
-    ("negative steps", {"steps": "-5"}, {"steps": 1}, "steps"),
+    ("negative steps", {"steps": "-5"}, {"steps": 0, "seconds": DEFAULTS.seconds}, "steps"),  # 0: time budget
     ("huge steps", {"steps": "1e308"}, {"steps": int(LIMITS["steps"][1])}, "steps"),
     ("infinite steps", {"steps": "inf"}, {"steps": DEFAULTS.steps}, "steps"),
     ("fractional steps", {"steps": "10.5"}, {"steps": DEFAULTS.steps}, "steps"),
@@ -262,7 +262,8 @@ def test_every_numeric_field_is_clamped_or_defaulted(name, nothing_runs):
     """Below the minimum, above the maximum, NaN, ±inf and text, for every field in config.LIMITS."""
     lo, hi = LIMITS[name]
     default = getattr(DEFAULTS, name)
-    for raw, want in ((f"{lo - 1 - abs(lo)}", lo), (f"{hi * 10 + 1}", hi), ("nan", default), ("inf", default),
+    floor = default if name == "seconds" else lo  # seconds 0 with steps 0 is no budget: the default
+    for raw, want in ((f"{lo - 1 - abs(lo)}", floor), (f"{hi * 10 + 1}", hi), ("nan", default), ("inf", default),
                       ("-inf", default), ("1e999", default), ("twelve", default), ("", default)):
         cfg, notices = from_untrusted({name: raw})
         cfg.validate()

@@ -96,16 +96,60 @@ def test_step_budget_is_respected():
     assert len(state.losses) == 30
 
 
-def test_seconds_budget_stops():
-    """With seconds > 0 the wall-time budget replaces the step count (steps is ignored)."""
-    cfg = cfg_of(steps=1, seconds=0.3)
-    state = make_state(cfg)
-    seen = []
-    train(state, chunk=20, callback=lambda s, losses: seen.append(s.progress()))
+def fake_clock(state, dt: float) -> None:
+    """Make state's training clock advance dt seconds at every reading (no wall time in tests)."""
+    ticks = iter(range(10**9))
+    state.clock = lambda: next(ticks) * dt
+
+
+def test_time_budget_stops_and_the_schedule_follows_time():
+    """steps = 0: the run lasts `seconds` of training time, and the progress that drives done
+    and the cosine learning rate is time spent / budget (a fake clock: 10 ms a reading)."""
+    state = make_state(cfg_of(steps=0, seconds=0.5))
+    assert state.total_steps is None
+    fake_clock(state, 0.01)
+    seen, lrs = [], []
+    train(state, chunk=7, callback=lambda s, losses: (seen.append(s.progress()),
+                                                      lrs.append(s.optimizer.param_groups[0]["lr"])))
     assert state.progress() == 1.0 and state.done
-    assert state.train_seconds >= 0.3
-    assert state.step > 1 and len(state.losses) == state.step
+    assert 0.5 <= state.train_seconds <= 0.5 + 0.01 + 1e-9
+    assert 40 <= state.step <= 50 and len(state.losses) == state.step
     assert seen[-1] == 1.0 and seen == sorted(seen)
+    assert lrs == sorted(lrs, reverse=True) and lrs[-1] < 0.01 * state.config.lr
+    assert len(train_steps(state, 10)) == 0  # a finished budget trains no more
+
+
+def test_budget_semantics_of_configs():
+    """One budget per config: steps > 0 is a step run (seconds 0), else seconds; the default is
+    a time budget; an old config.json (both fields, seconds > 0) keeps its time budget, an old
+    link ?steps=N its N steps; replace(seconds=S) switches to time."""
+    default = ExperimentConfig()
+    assert default.steps == 0 and default.seconds > 0
+    steps = ExperimentConfig(steps=500)
+    assert (steps.steps, steps.seconds) == (500, 0.0)
+    assert ExperimentConfig.from_json(steps.to_json()) == steps
+    assert ExperimentConfig.from_json(default.to_json()) == default
+    old_timed = ExperimentConfig.from_dict({"steps": 3000, "seconds": 7.5})
+    assert (old_timed.steps, old_timed.seconds) == (0, 7.5)
+    old_steps = ExperimentConfig.from_dict({"steps": 3000, "seconds": 0.0})
+    assert (old_steps.steps, old_steps.seconds) == (3000, 0.0)
+    assert ExperimentConfig.from_dict({"steps": 4000}).steps == 4000  # a link ?steps=4000
+    assert ExperimentConfig.from_dict({"seconds": 2}).seconds == 2.0
+    assert (steps.replace(seconds=4.0).steps, steps.replace(seconds=4.0).seconds) == (0, 4.0)
+    assert default.replace(steps=10).seconds == 0.0
+    with pytest.raises(ValueError, match="budget"):
+        ExperimentConfig.from_dict({"steps": 0, "seconds": 0})
+
+
+def test_share_links_keep_their_budget():
+    from playground.share import from_untrusted
+
+    cfg, notices = from_untrusted({"steps": "4000"})
+    assert (cfg.steps, cfg.seconds) == (4000, 0.0) and notices == []
+    cfg, notices = from_untrusted({"seconds": "2.5"})
+    assert (cfg.steps, cfg.seconds) == (0, 2.5)
+    cfg, notices = from_untrusted({"steps": "3000", "seconds": "7.5"})  # an old uploaded config.json
+    assert (cfg.steps, cfg.seconds) == (0, 7.5) and any("time budget" in n for n in notices)
 
 
 def test_callback_can_stop_training():
