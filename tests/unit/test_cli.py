@@ -163,6 +163,8 @@ def _bad_inputs(tmp: Path) -> dict[str, list[str]]:
         "text-width": run + ["--width", "wide"],
         "huge-sample-steps": run + ["--sample-steps", "100000"],
         "huge-old-nfe": run + ["--nfe", "100000"],
+        "power-below-1": run + ["--model", "exact", "--schedule", "power", "--power", "0.5"],
+        "score-of-ot-with-gamma-zero": run + ["--coupling", "ot", "--sampler", "em", "--epsilon", "1"],
         "missing-config": run + ["--config", str(tmp / "missing.json")],
         "config-not-json": run + ["--config", str(tmp / "notjson.json")],
         "config-a-list": run + ["--config", str(tmp / "list.json")],
@@ -202,6 +204,37 @@ def test_bad_input_is_one_error_line_and_exit_2(case, tmp_path, capsys):
     assert lines[0].startswith("error:")
     after = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
     assert after == before, "something was written"
+
+
+def test_power_below_one_is_refused_saying_why(tmp_path, capsys):
+    """`run --model exact --schedule power --power 0.5` wrote `energy distance nan`; now it is bad
+    input whose one line says why p starts at 1."""
+    assert call(["run", "--out", str(tmp_path / "p"), "--model", "exact", "--schedule", "power",
+                 "--power", "0.5"]) == 2
+    err = capsys.readouterr().err
+    assert "power" in err and "infinite" in err and not (tmp_path / "p").exists()
+
+
+def test_ot_coupling_with_gamma_zero_has_no_learnable_score(tmp_path, capsys):
+    """The one-sided score −E[x0 | x_t]/α needs x0 independent of x1: under OT or mirror with
+    γ = 0 the SDE is refused, naming the coupling and the way out (γ > 0)."""
+    for coupling in ("ot", "mirror"):
+        args = ["--target", "gaussian"] if coupling == "mirror" else []
+        assert call(["run", "--out", str(tmp_path / coupling), "--coupling", coupling, "--sampler", "em",
+                     "--epsilon", "1", "--steps", "2", *args]) == 2
+        err = capsys.readouterr().err
+        assert coupling in err and "γ > 0" in err and "independent" in err
+
+
+def test_degenerate_config_runs_with_a_warning_on_stderr(tmp_path, capsys):
+    """encdec with γ = 0 (x_½ is a point) runs, but says before training why its result is wrong."""
+    assert call(["run", "--out", str(tmp_path / "e"), "--model", "exact", "--schedule", "encdec",
+                 "--target", "8gaussians", "--samples", "200", "--sample-steps", "10"]) == 0
+    err = capsys.readouterr().err
+    assert "warning:" in err and "t = 0.5" in err
+    assert call(["run", "--out", str(tmp_path / "ok"), "--model", "exact", "--schedule", "encdec",
+                 "--target", "8gaussians", "--gamma", "sinesquared", "--samples", "200", "--sample-steps", "10"]) == 0
+    assert "warning" not in capsys.readouterr().err
 
 
 def test_bad_file_distribution_creates_nothing(tmp_path, capsys):

@@ -8,8 +8,10 @@ import math
 import pytest
 import torch
 
+from playground.config import LIMITS, ExperimentConfig
 from playground.distributions import GaussianMixture, PointCloud, make_distribution
 from playground.exact import ExactField
+from playground.experiment import config_warnings, run_experiment
 from playground.metrics import energy_distance
 from playground.schedules import make_schedule
 
@@ -219,3 +221,32 @@ def test_integrating_exact_drift_transports_base_to_target_and_back(case):
     # the check can fail: a field run the wrong way in time lands far from the target
     wrong = heun(field, base.sample(n, g).double(), 1.0, 0.0, 20)
     assert energy_distance(wrong, target.sample(n, g)) > 20 * target_floor
+
+
+def _exact_run(**changes) -> dict:
+    cfg = ExperimentConfig(base="gaussian", target="8gaussians", model="exact", sampler="heun",
+                           sample_steps=200, samples=4000, device="cpu", **changes)
+    return run_experiment(cfg).metrics
+
+
+@pytest.mark.parametrize("power", [LIMITS["power"][0], LIMITS["power"][1]])
+def test_exact_flow_of_every_allowed_power_lands_on_the_target(power):
+    """Both ends of the allowed p range run (no NaN, as p = 0.5 gave) and reach the target."""
+    m = _exact_run(schedule="power", power=power)
+    assert math.isfinite(m["energy_distance"]), m
+    assert m["energy_distance"] <= floor_bound(make_distribution("8gaussians"), 4000, gen(3))
+
+
+@pytest.mark.parametrize("gamma,warned", [("zero", True), ("sinesquared", False)])
+def test_encdec_warning_is_given_exactly_when_the_exact_flow_misses(gamma, warned):
+    """encdec with γ = 0 squeezes x_½ to a point: it runs, but even the exact flow misses the
+    target (energy distance ≈ 1.8), so config_warnings says so before any training; with γ > 0
+    (x_½ = z) it reaches the target and nothing is said."""
+    cfg = ExperimentConfig(schedule="encdec", gamma=gamma)
+    warnings = config_warnings(cfg)
+    assert bool(warnings) == warned
+    if warned:
+        assert "t = 0.5" in warnings[0] and "γ" in warnings[0]
+    bound = floor_bound(make_distribution("8gaussians"), 4000, gen(4))
+    ed = _exact_run(schedule="encdec", gamma=gamma)["energy_distance"]
+    assert (ed > 20 * bound) if warned else (ed <= bound), ed

@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 
+from playground.config import LIMITS
 from playground.schedules import (
     GAMMAS,
     PAIRS,
@@ -286,3 +287,12 @@ def test_unknown_names_list_the_registry():
     with pytest.raises(ValueError) as exc:
         make_gamma("nope")
     assert all(name in str(exc.value) for name in GAMMAS)
+
+
+@pytest.mark.parametrize("power", [LIMITS["power"][0], 1.5, LIMITS["power"][1]])
+def test_every_allowed_power_has_finite_derivatives_at_the_ends(power):
+    """p < 1 gives β̇(0) = +∞ and α̇(1) = −∞ (an infinite drift at the ends), so the allowed range
+    starts at 1: every value a user can choose has finite coefficients on the closed [0, 1]."""
+    out = make_schedule("power", power=power)(torch.linspace(0, 1, 11, dtype=F64))
+    for name in COEFS:
+        assert torch.isfinite(getattr(out, name)).all(), f"{name} at p = {power}"
