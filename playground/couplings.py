@@ -2,7 +2,11 @@
 
 `independent` keeps the pairs as drawn (ν = ρ0 ⊗ ρ1). `ot` re-pairs them by the exact
 assignment that minimises Σ|x0 − x1|² within the batch (minibatch optimal transport), which
-makes the learned paths straighter. Registry: `COUPLINGS`.
+makes the learned paths straighter. `mirror` pairs each base sample with itself (x1 = x0): the
+target is not used, particles go from the base back to the base and are measured against it
+(`experiment.start_and_goal`). With α + β = 1 (linear) that is the mirror interpolant
+x_t = x0 + γ z; otherwise x_t = (α + β) x0 + γ z, still from ρ0 to ρ0 (`experiment.config_warnings`
+says both). Registry: `COUPLINGS`.
 """
 
 from __future__ import annotations
@@ -31,7 +35,8 @@ def minibatch_ot(x0: Tensor, x1: Tensor) -> tuple[Tensor, Tensor]:
 
 
 def mirror(x0: Tensor, x1: Tensor) -> tuple[Tensor, Tensor]:
-    """x1 := x0 (the drawn x1 is unused): with α + β = 1, x_t = x0 + γ(t) z, the mirror interpolant."""
+    """x1 := x0 (the drawn x1 is unused), so x_t = (α + β) x0 + γ z: the mirror interpolant x0 + γ z
+    when α + β = 1 (linear), a rescaled one from ρ0 back to ρ0 otherwise; x0, x1 (n, 2)."""
     return x0, x0
 
 
