@@ -13,6 +13,7 @@ import torch
 from playground.cli import main
 from playground.config import ExperimentConfig
 from playground.couplings import make_coupling
+from playground.distributions import make_distribution
 from playground.scenes import (
     ASSETS,
     MANIFEST,
@@ -94,6 +95,35 @@ def test_shipped_weights_reach_the_stated_bound_of_the_noise_floor(manifest, nam
     assert ed <= floor + entry["energy_bound"]
     assert ed == pytest.approx(entry["metrics"]["energy_distance"], abs=METRIC_TOL)
     assert traj.final.shape == (cfg.samples, 2)
+
+
+def _on_the_board(x: torch.Tensor, cell: float = 1.5) -> float:
+    """Fraction of points on the checkerboard's filled squares (cells of 1.5 with even i + j)."""
+    ij = torch.floor(x / cell)
+    return float(((ij[:, 0] + ij[:, 1]) % 2 == 0).float().mean())
+
+
+def test_mirror_scene_dissolves_into_noise_at_half_time_and_back(manifest):
+    """The mirror scene ends where it starts (x1 = x0), so all-zero or untrained weights would pass
+    an end-point test: test its path. With γ = sin²(πt), x_½ = x0 + z: the checkerboard is gone at
+    t = ½ (measured: 49% of the particles on its squares, like fresh x0 + z at 51%, against 100% for
+    the base) and back at t = 1 (93%). All-zero weights leave particles in place (100% at t = ½)."""
+    entry = _entry(manifest, "mirror")
+    cfg, _, _ = load_scene("mirror")
+    assert (cfg.base, cfg.target, cfg.coupling, cfg.schedule) == ("checkerboard", "checkerboard", "mirror", "linear")
+    arrays = read_weights(ASSETS / entry["weights"])
+    half = cfg.sample_steps // 2
+    g = torch.Generator().manual_seed(11)
+    base = make_distribution(cfg.base)
+    noise_half = base.sample(4000, g) + torch.randn(4000, 2, generator=g)  # x_½ = x0 + γ(½) z, γ(½) = 1
+    assert _on_the_board(base.sample(4000, g)) == 1.0 and abs(_on_the_board(noise_half) - 0.5) < 0.05
+
+    _, traj = evaluate(cfg, arrays)
+    assert float(traj.times[half]) == pytest.approx(0.5)
+    assert abs(_on_the_board(traj.path[half]) - _on_the_board(noise_half)) < 0.06
+    assert _on_the_board(traj.path[-1]) > 0.85
+    _, still = evaluate(cfg, {k: np.zeros_like(v) for k, v in arrays.items()})
+    assert _on_the_board(still.path[half]) > 0.95  # the negative control: no drift, no noise
 
 
 def test_ode_and_sde_scenes_share_their_weights(manifest):
