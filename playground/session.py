@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from playground import diagnostics
 from playground.animation import AnimationData, build_animation
 from playground.config import ExperimentConfig
 from playground.experiment import sampling_field
@@ -252,16 +253,10 @@ class PlaygroundSession:
                 self._animation_key = key
         return self._animation
 
-    def loss_warning(self, window: int = 100) -> str | None:
-        """A message when the loss has not fallen (e.g. a learning rate far too high)."""
-        losses = self.state.losses if self.state else []
-        if len(losses) < 2 * window:
-            return None
-        first, last = float(np.mean(losses[:window])), float(np.mean(losses[-window:]))
-        if last >= 0.98 * first:
-            return (f"The loss is not decreasing (first {window} steps {first:.3g}, last {window} "
-                    f"{last:.3g}): the learning rate {self.state.config.lr:g} is probably too high.")
-        return None
+    def loss_warning(self) -> str | None:
+        """A message when the model learns nothing about x (judged against the loss's floor, not
+        against "the loss is flat"; see playground.diagnostics), else None."""
+        return diagnostics.loss_warning(self.state, self.view)
 
     def loss_history(self) -> tuple[np.ndarray, np.ndarray]:
         """(steps (k,), losses (k,)) of the whole run."""

@@ -108,10 +108,14 @@ def test_installed_weights_animate_without_training():
     assert a.arrows.shape == (CFG.sample_steps + 1, 25, 4)
 
 
-def test_loss_warning_only_when_the_loss_does_not_fall():
+def test_loss_warning_judges_the_model_against_its_floor():
+    """A trained model: no warning. Weights that learned nothing (fresh ones, shown as if trained
+    300 steps): the warning of playground.diagnostics, naming the learning rate."""
+    cfg = CFG.replace(steps=300)
     sess = PlaygroundSession()
-    sess.start(CFG.replace(steps=300))
+    sess.start(cfg)
     _train_to_end(sess)
     assert sess.loss_warning() is None
-    sess.state.losses = [1.0] * 300
-    assert "not decreasing" in sess.loss_warning()
+    untrained = PlaygroundSession()
+    untrained.install_model(cfg, make_state(cfg).model.state_dict(), steps_done=300)
+    assert "learning rate 0.01" in (untrained.loss_warning() or "")
