@@ -1,15 +1,21 @@
-"""Playground: pick base and target, choose α, β, γ, train b̂(t, x) live, watch particles flow."""
+"""Playground: a flow plays on arrival; Train learns it live (the flow forms while the loss falls).
+
+First screen: one line of what to do, the Train buttons, the flow player (the current model's
+flow while it trains, the full animation after) with the loss and metrics beside it. Settings
+in the sidebar; animation settings, exports and the share link below.
+"""
 
 import numpy as np
 import streamlit as st
-import streamlit.components.v1 as components
 
-from playground.animation import MAX_FRAMES, MAX_PARTICLES, PLOTLY_MAX_PARTICLES
-from playground.canvas_anim import canvas_animation_html
+from playground.animation import LIVE_PARTICLES, MAX_FRAMES, MAX_PARTICLES, PLOTLY_MAX_PARTICLES
+from playground.experiment import config_warnings
 from playground.figures import animation_figure, clouds_figure, loss_figure
+from playground.scenes import SCENES
 from playground.training import resolve_device
 from ui.controls import (
     animation_controls,
+    animation_options,
     config_from_widgets,
     distribution_controls,
     model_controls,
@@ -19,10 +25,25 @@ from ui.controls import (
     training_controls,
 )
 from ui.export import export_panel
-from ui.share import presenting, share_panel, show_url_notices
+from ui.flow import final_spec, flow_player, live_spec
+from ui.scenes import gallery, pick_scene, play_default_on_arrival
+from ui.share import (
+    enter_presentation,
+    exit_presentation,
+    experiment_title,
+    presenting,
+    share_panel,
+    show_url_notices,
+)
 from ui.state import playground_session
 
-CHUNK_SECONDS = 0.8  # one fragment run trains this long, then redraws (Stop waits at most this)
+CHUNK_SECONDS = 0.6  # one fragment run trains this long, then redraws the live flow (Stop waits at most this)
+FIRST_CHUNK_SECONDS = 0.3  # the first live flow comes sooner
+COMPACT_CSS = """<style>
+[data-testid="stMainBlockContainer"] { padding-top: 2.2rem; }
+[data-testid="stMetricValue"] { font-size: 1.5rem; }
+h1 { font-size: 1.9rem !important; padding: 0 0 0.25rem 0 !important; }
+</style>"""
 
 sess = playground_session()
 
@@ -40,140 +61,194 @@ with st.sidebar:
 
 cfg = config_from_widgets(values)
 present = presenting()
+play_default_on_arrival(cfg)
+if not present:
+    st.markdown(COMPACT_CSS, unsafe_allow_html=True)
 show_url_notices()
-base_pts, target_pts = preview_points(cfg)
+stale = sess.stale_fields(cfg)
+training = sess.status == "training"
+scene = sess.pretrained if sess.pretrained and not stale else None
+
+# ------------------------------------------------------------------ header and buttons
 if present:
-    head, b1, b2, b3, b4 = st.columns([8, 1, 1, 1, 1], vertical_alignment="center")
-    head.markdown(f"#### {cfg.base} → {cfg.target} · {cfg.schedule}, γ: {cfg.gamma}")
+    head, pick, out = st.columns([6, 3, 1.4], vertical_alignment="center")
+    head.title(scene["title"] if scene else experiment_title(cfg))
+    names = gallery()
+    st.session_state.setdefault("present_scene", st.session_state.get("_scene") or names[0])
+    pick.selectbox("scene", names, key="present_scene", on_change=pick_scene, label_visibility="collapsed",
+                   format_func=lambda n: f"scene: {SCENES[n].title}",
+                   help="open a scene (keyboard: Tab here, then the arrow keys and Enter)")
+    out.button("Exit", key="exit_present", on_click=exit_presentation, help="show the controls again",
+               width="stretch")
+    b1, b2, b3, b4, info = st.columns([1.1, 1.1, 1.5, 1.1, 5], vertical_alignment="center")
 else:
     st.title("Stochastic interpolant playground")
-    st.caption("Particles x0 ~ ρ0 are carried to ρ1 by the learned drift b̂(t, x), trained on "
-               "x_t = α(t) x0 + β(t) x1 + γ(t) z with the loss E|b̂(t, x_t) − ẋ_t|².")
-    st.plotly_chart(clouds_figure(base_pts, target_pts, height=330), key="clouds",
-                    config={"displayModeBar": False})
-
-# ------------------------------------------------------------------ training controls
-device, device_note = resolve_device(cfg.device)
-stale = sess.stale_fields(cfg)
-if not present:
-    b1, b2, b3, b4, info = st.columns([1, 1, 1, 1, 4])
-training = sess.status == "training"
-if b1.button("Train", key="train", type="primary", disabled=training,
-             help="start a fresh model from these settings"):
+    st.caption("Particles from the base ρ0 flow to the target ρ1 along the learned drift b̂(t, x). "
+               "Press **Train** to learn this flow yourself, change the target on the left, or open a "
+               "**Scene**.")
+    b1, b2, b3, b4, info = st.columns([1, 1, 1.2, 1, 4.4], vertical_alignment="center")
+if b1.button("Train", key="train", type="primary", disabled=training, width="stretch",
+             help="learn a fresh model from these settings"):
     try:
         sess.start(cfg)
     except (ValueError, RuntimeError) as exc:
         sess.fail(f"could not start training: {exc}")
     st.rerun()
-if b2.button("Stop", key="stop_training", disabled=not training, help="pause; keeps the model"):
+if b2.button("Stop", key="stop_training", disabled=not training, help="pause; keeps the model", width="stretch"):
     sess.stop()
     st.rerun()
 if b3.button("Resume", key="resume", disabled=training or sess.state is None or bool(stale)
-             or (sess.state is not None and sess.state.done and cfg.steps <= sess.state.step),
-             help="continue this model (raise steps to train longer)"):
+             or (sess.state is not None and sess.state.done and cfg.steps <= sess.state.step and cfg.steps > 0),
+             help="continue this model (raise the budget to train longer)", width="stretch"):
     sess.resume(cfg)
     st.rerun()
-if b4.button("Reset", key="reset", disabled=training, help="forget the model; Train starts over"):
+if b4.button("Reset", key="reset", disabled=training, help="forget the model; Train starts over", width="stretch"):
     sess.reset(cfg)
     st.rerun()
-if not present:
-    info.caption(f"Device: **{device.type}** — {device_note}")
+device, device_note = resolve_device(cfg.device)
+info.caption(f"Train for **{cfg.budget_text}** on **{device.type}**" + (" · training…" if training else ""))
 
 if stale and sess.has_model:
     st.warning("The settings changed since this model was trained (" + ", ".join(stale) + "). "
-               "The loss and animation below are of the **old** model: press **Train** to retrain.",
-               icon="⚠️")
+               "The flow below is the **old** model's: press **Train** to learn the new one.", icon="⚠️")
+if not sess.has_model or stale:
+    for warning in config_warnings(cfg):
+        st.warning(warning)
 if sess.status == "error":
     st.error(sess.message)
-elif sess.message and not present:
+elif sess.message and sess.status not in ("done",) and not present:
     st.info(sess.message)
 
 
+# ------------------------------------------------------------------ the flow and what is known about it
+def draw_flow(s, opts: dict) -> None:
+    """The player: the live flow while training, else the full animation (or the clouds)."""
+    if s.status == "training":
+        spec = live_spec(s, present)
+        if spec is not None:
+            flow_player(spec)
+        else:
+            st.caption("Training the first chunk…")
+        return
+    anim = None
+    if s.has_model:
+        try:
+            anim = s.animation(cfg, opts["particles"], opts["arrows_grid"])
+        except ValueError as exc:
+            st.warning(str(exc))
+    if anim is None:
+        base_pts, target_pts = preview_points(cfg)
+        st.plotly_chart(clouds_figure(base_pts, target_pts, height=380), key="clouds",
+                        config={"displayModeBar": False})
+        st.caption("No model yet: press **Train**. These are samples of ρ0 and ρ1.")
+        return
+    caption = (f"{anim.paths.shape[1]:,} particles × {len(anim.times)} frames ({cfg.sampler}, "
+               f"{len(anim.times) - 1} steps, {cfg.direction}); colours mark where each particle started.")
+    if opts["renderer"] == "plotly":
+        st.plotly_chart(plotly_animation(s, anim, opts), key="animation", config={"displayModeBar": False})
+        st.caption(caption)
+    else:
+        flow_player(final_spec(s, anim, caption, present))
+
+
+def plotly_animation(s, anim, opts):
+    """The Plotly animation of anim, built once per animation and view settings."""
+    return s.view("plotly", (s.animation_serial, opts["trails"], present), lambda: _plotly(anim, opts))
+
+
+def _plotly(anim, opts):
+    fig = animation_figure(anim.paths, anim.times, target_bg=anim.goal, true_frames=anim.true_frames,
+                           trails=opts["trails"], arrows=anim.arrows, height=600 if present else 470)
+    if present:  # readable from the back of a hall: 18 px ticks and slider, dark titles
+        fig.update_layout(font={"size": 18, "color": "#111827"})
+        fig.layout.sliders[0].font = {"size": 18}
+        for a in fig.layout.annotations:
+            a.font = {"size": 20, "color": "#111827"}
+    return fig
+
+
+def draw_facts(s) -> None:
+    """Beside the flow: a pre-trained model's own facts, or the run's progress, metrics and loss."""
+    state = s.state
+    if scene is not None and s.status != "training":
+        m = scene.get("metrics", {})
+        st.markdown(f"**Pre-trained:** {scene['title']}")
+        st.markdown(f"{scene['steps']:,} steps trained (shipped weights, nothing trained here)")
+        if m:
+            st.markdown(f"energy distance **{m['energy_distance']:.4f}** · noise floor "
+                        f"{m['floor_energy_distance']:.4f}")
+        st.caption(scene["description"])
+        return
+    if state is None or state.step == 0:
+        if s.status == "training":
+            st.caption("Starting…")
+        return
+    c = state.config
+    if c.seconds > 0:
+        text = f"{min(state.train_seconds, c.seconds):.1f} s of {c.seconds:g} s · step {state.step:,}"
+    else:
+        text = f"step {state.step:,} of {c.steps:,}"
+    st.progress(state.progress(), text=text)
+    steps, losses = s.loss_history()
+    m1, m2, m3 = st.columns(3)
+    m1.metric("step", f"{state.step:,}")
+    m2.metric("steps / s", f"{s.steps_per_second():.0f}")
+    m3.metric("loss", f"{np.mean(losses[-100:]):.3g}" if len(losses) else "–", help="mean of the last 100 steps")
+    if s.queued:
+        st.caption("waiting for a free slot…")
+    if len(losses):
+        st.plotly_chart(loss_figure(steps, losses, height=230 if not present else 200),
+                        key=f"loss_{state.step}", config={"displayModeBar": False})
+    warning = s.loss_warning()
+    if warning:
+        st.warning(warning)
+    if s.status == "done":
+        st.caption(f"Finished: {state.step:,} steps in {state.train_seconds:.1f} s.")
+    if stale:
+        base_pts, target_pts = preview_points(cfg)
+        st.plotly_chart(clouds_figure(base_pts, target_pts, height=200, titles=("new ρ0", "new ρ1")),
+                        key="clouds_new", config={"displayModeBar": False})
+
+
 @st.fragment(run_every=0.05 if training else None)
-def live_training():
-    """Train one chunk (when training), then draw progress, loss and a preview of samples."""
+def flow_area():
+    """Train one chunk (when training), then redraw the flow and the facts beside it."""
     s = playground_session()
     was_training = s.status == "training"
     if was_training:
         try:
-            s.train_for(CHUNK_SECONDS)
+            s.train_for(FIRST_CHUNK_SECONDS if not s.chunk_steps else CHUNK_SECONDS)
         except Exception as exc:  # noqa: BLE001 - any library failure: keep the last chunk, say why
             s.fail(f"training stopped: {type(exc).__name__}: {exc}")
-    state = s.state
-    if state is None:
-        st.info("Press **Train** to fit the drift. Settings on the left; the clouds above are ρ0 and ρ1.")
-        return
-    p = state.progress()
-    if presenting():
-        if s.status == "training":
-            st.progress(p, text=f"step {state.step:,} of {state.config.steps:,}")
-        if was_training and s.status != "training":
-            st.rerun()
-        return
-    st.progress(p, text=f"step {state.step:,} of {state.config.steps:,}")
-    c1, c2, c3, c4 = st.columns(4)
-    c1.metric("step", f"{state.step:,}")
-    c2.metric("steps / s", f"{s.steps_per_second():.0f}")
-    steps, losses = s.loss_history()
-    c3.metric("loss (last 100)", f"{np.mean(losses[-100:]):.4f}" if len(losses) else "–")
-    c4.metric("status", "waiting for a free slot" if s.queued else s.status)
-    if len(losses) and s.status != "training":
-        st.download_button("Download losses (CSV)", s.loss_csv(), "losses.csv", "text/csv",
-                           key="download_losses", on_click="ignore")
-    warning = s.loss_warning()
-    if warning:
-        st.warning(warning)
-    left, right = st.columns([3, 2])
-    if len(losses):
-        left.plotly_chart(loss_figure(steps, losses, height=280), key=f"loss_{state.step}",
-                          config={"displayModeBar": False})
-    preview = s.preview_samples()
-    if preview is not None:
-        right.plotly_chart(clouds_figure(preview, target_pts, height=280,
-                                         titles=(f"samples at step {s.preview_step}", "target")),
-                           key=f"preview_{state.step}", config={"displayModeBar": False})
+    left, right = st.columns([5, 2] if not present else [4, 1])
+    with left:
+        draw_flow(s, animation_options())
+    with right:
+        draw_facts(s)
     if was_training and s.status != "training":
-        st.rerun()  # training ended: redraw the whole page (buttons, animation)
+        st.rerun()  # training ended: redraw the whole page (buttons, final animation)
 
 
-if not present:
-    st.subheader("Training")
-live_training()
+flow_area()
 
-# ------------------------------------------------------------------ animation
-if not present:
-    st.subheader("Animation: learned flow beside the true interpolant")
-    anim_opts = animation_controls()
-else:
-    anim_opts = {"renderer": "plotly", "particles": min(st.session_state.get("particles", 1000), 2000),
-                 "trails": st.session_state.get("trails", 30),
-                 "arrows_grid": 15 if st.session_state.get("arrows", True) else 0}
+if present:
+    st.stop()
+
+# ------------------------------------------------------------------ below the flow
+anim_opts = animation_controls()
+st.caption(f"Live flow while training: {LIVE_PARTICLES} particles. Caps: {PLOTLY_MAX_PARTICLES:,} particles per "
+           f"panel with Plotly, {MAX_PARTICLES:,} with the canvas, {MAX_FRAMES} frames.")
+p1, p2 = st.columns([1, 5])
+p1.button("Present", key="present_mode", on_click=enter_presentation,
+          help="hide the controls and enlarge the flow for a projector (?present=1)")
 anim = None
-if sess.has_model and sess.status != "training":
+if sess.has_model and not training:
     try:
-        anim = sess.animation(cfg, anim_opts["particles"], anim_opts["arrows_grid"])
-    except ValueError as exc:
-        st.warning(str(exc))
+        anim = sess.animation(cfg, anim_opts["particles"], anim_opts["arrows_grid"])  # the one drawn above
+    except ValueError:
+        anim = None  # said above
 if anim is not None:
-    fig = None
-    if anim_opts["renderer"] == "canvas":
-        components.html(canvas_animation_html(anim.paths, anim.times, anim.true_frames, anim.goal),
-                        height=560, scrolling=False)
-    else:
-        fig = animation_figure(anim.paths, anim.times, target_bg=anim.goal, true_frames=anim.true_frames,
-                               trails=anim_opts["trails"], arrows=anim.arrows, height=620 if present else 520)
-        st.plotly_chart(fig, key="animation", config={"displayModeBar": False})
-    st.caption(f"{anim.paths.shape[1]:,} particles × {len(anim.times)} frames "
-               f"({cfg.sampler}, {len(anim.times) - 1} steps, {cfg.direction}). Colours mark where each "
-               f"particle started. Caps: {PLOTLY_MAX_PARTICLES:,} particles per panel with Plotly, "
-               f"{MAX_PARTICLES:,} with the canvas renderer, {MAX_FRAMES} frames.")
-    if not present:
-        export_panel(fig, anim, sess, cfg)
-elif sess.status == "training":
-    st.caption("The animation appears when training stops or finishes.")
-else:
-    st.caption("Train a model to animate it.")
-
-if not present:
-    with st.expander("Share and save: link, config JSON"):
-        share_panel(cfg)
+    fig = plotly_animation(sess, anim, anim_opts) if anim_opts["renderer"] == "plotly" else None
+    export_panel(fig, anim, sess, cfg)
+with st.expander("Share and save: link, config JSON"):
+    share_panel(cfg)

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from playground.scenes import SCENES, SceneError, load_manifest, thumbnail_path
-from ui.scenes import open_scene_and_switch
+from ui.scenes import gallery, open_scene_and_switch
 
 COLUMNS = 3
 
@@ -18,7 +18,7 @@ except SceneError as exc:
     st.error(f"The scene files are missing: {exc}")
     st.stop()
 
-names = list(SCENES)
+names = gallery()
 for row in range(0, len(names), COLUMNS):
     for col, name in zip(st.columns(COLUMNS), names[row:row + COLUMNS]):
         scene, entry = SCENES[name], entries.get(name)

@@ -29,6 +29,10 @@ MAX_PARTICLES = 10_000
 frames held 30 fps, 20000 + 20000 × 101 held 24 fps in the same browser."""
 MAX_FRAMES = 101
 """Frames in an animation (integration steps + 1): 2000 + 2000 particles × 101 frames ≈ 6 MB."""
+LIVE_PARTICLES = 300
+LIVE_STEPS = 30
+"""The live flow while a model trains: 300 particles × 31 frames per panel (about 100 KB on the
+wire), recomputed from the current weights about once a second (a few milliseconds each)."""
 
 
 @dataclass(frozen=True)

@@ -55,22 +55,41 @@ class SceneError(RuntimeError):
 @dataclass(frozen=True)
 class Scene:
     """One curated experiment. `overrides` are ExperimentConfig fields that differ from the defaults;
-    `energy_bound`: the shipped model's energy distance must be at most floor + this."""
+    `energy_bound`: the shipped model's energy distance must be at most floor + this.
+    `build_steps`: a config with a time budget (steps = 0, the default) is trained for this many
+    steps by the build instead, so the shipped weights do not depend on the machine's speed.
+    `gallery`: shown on the Scenes page (the default experiment's scene is not: it is what the
+    Playground plays on arrival)."""
 
     name: str
     title: str
     description: str
     overrides: dict = field(default_factory=dict)
     energy_bound: float = 0.003
+    build_steps: int = 2000
+    gallery: bool = True
 
     def config(self) -> ExperimentConfig:
         return ExperimentConfig.from_dict(self.overrides)
+
+    def training_config(self) -> ExperimentConfig:
+        """What the build trains: the config, with a step budget in place of a time budget."""
+        cfg = self.config()
+        return cfg if cfg.steps > 0 else cfg.replace(steps=self.build_steps, seconds=0.0)
 
 
 _NOISY = {"schedule": "linear", "gamma": "brownian", "gamma_scale": 1.0}
 _SPIRAL = {"base": "gaussian", "target": "spiral", **_NOISY, "steps": 5000}
 
+DEFAULT_SCENE = "default"
+"""The scene the Playground plays on a first visit: the default experiment (ExperimentConfig()),
+whatever the current recipe is, trained for a step count near what Train does in its default
+time budget on a small machine."""
+
 SCENES: dict[str, Scene] = {s.name: s for s in (
+    Scene(DEFAULT_SCENE, "Gaussian → two moons (the default experiment)",
+          "The Playground's defaults, pre-trained: what Train learns in a few seconds.",
+          {}, build_steps=1500, gallery=False),
     Scene("moons", "Gaussian → two moons",
           "The plain linear interpolant x_t = (1−t) x0 + t x1: noise flows into two moons along a "
           "learned ODE.",
@@ -203,11 +222,11 @@ def thumbnail_path(name: str, folder: Path = ASSETS) -> Path | None:
 
 
 def train_scene(scene: Scene, log=None):
-    """Train the scene's config on the CPU with one thread (deterministic); the TrainState."""
+    """Train the scene's `training_config` on the CPU with one thread (deterministic); the TrainState."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        state = make_state(scene.config(), device="cpu")
+        state = make_state(scene.training_config(), device="cpu")
         train(state, chunk=500, callback=None if log is None else
               lambda s, _losses: log(f"\r  {scene.name}: step {s.step}/{s.config.steps}", end=""))
     finally:
@@ -259,7 +278,7 @@ def build_scene(scene: Scene, folder: Path, log=None, trained: dict | None = Non
     """Train one scene (or reuse a run of this build with the same training config), write its
     weights and thumbnail into folder; its manifest entry."""
     cfg = scene.config()
-    key, trained = training_key(cfg), {} if trained is None else trained
+    key, trained = training_key(scene.training_config()), {} if trained is None else trained
     shared = trained.get(key)
     if shared is not None and make_state(cfg, device="cpu").denoiser_kind == shared[1].denoiser_kind:
         first, state, seconds = shared
@@ -268,7 +287,7 @@ def build_scene(scene: Scene, folder: Path, log=None, trained: dict | None = Non
         state = train_scene(scene, log)
         first, seconds = scene.name, time.perf_counter() - t0
         trained[key] = (first, state, seconds)
-    arrays = half_state_dict(state.model)
+    arrays = half_state_dict(state.drift())  # the weights that sample (the EMA when on)
     metrics, traj = evaluate(cfg, arrays)
     weights = weights_bytes(arrays)
     thumb = thumbnail_png(traj.path[:, :THUMBNAIL_POINTS].numpy())
@@ -278,7 +297,7 @@ def build_scene(scene: Scene, folder: Path, log=None, trained: dict | None = Non
     keep = ("energy_distance", "floor_energy_distance", "sliced_w2", "floor_sliced_w2",
             "path_straightness", "path_curvature")
     return {
-        "name": scene.name, "title": scene.title, "description": scene.description,
+        "name": scene.name, "title": scene.title, "description": scene.description, "gallery": scene.gallery,
         "config": cfg.to_dict(), "steps": state.step, "train_seconds": round(seconds, 1),
         "trained_in": first, "denoiser": state.denoiser_kind,
         "final_loss": round(float(np.mean(state.losses[-100:])), 5),

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from playground import diagnostics
-from playground.animation import AnimationData, build_animation
+from playground.animation import LIVE_PARTICLES, LIVE_STEPS, AnimationData, build_animation
 from playground.config import ExperimentConfig
 from playground.experiment import sampling_field
 from playground.sampling import integrate
@@ -69,6 +69,14 @@ class PlaygroundSession:
     preview_time: float = 0.0
     _animation_key: tuple | None = None
     _animation: AnimationData | None = None
+    _live: AnimationData | None = None
+    _live_step: int = -1
+    pretrained: dict | None = None
+    """Facts of weights trained elsewhere (a scene): {"title", "steps", "metrics", ...}; None once
+    this session trains."""
+    _views: dict = field(default_factory=dict, repr=False)
+    animation_serial: int = 0
+    """Counts the animations built (a view of an animation is keyed by it)."""
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     # -------------------------------------------------------------- what the page asks
@@ -121,15 +129,17 @@ class PlaygroundSession:
                 self.status, self.message = "training", ""
 
     def install_model(self, cfg: ExperimentConfig, state_dict: dict, steps_done: int | None = None,
-                      note: str = "") -> None:
+                      note: str = "", facts: dict | None = None) -> None:
         """Show a model trained elsewhere (a scene's shipped weights, an uploaded file): a fresh
-        state for cfg with these weights, status stopped; Resume continues training it."""
+        state for cfg with these weights, status stopped; Resume continues training it. `facts`
+        (e.g. a scene's title, steps and metrics) stay in `pretrained` until this session trains."""
         with self.lock:
             self._fresh(cfg)
             self.state.model.load_state_dict(state_dict)
             self.state.model.eval()
-            self.state.step = cfg.steps if steps_done is None else int(steps_done)
+            self.state.step = max(1, cfg.steps if steps_done is None else int(steps_done))
             self.status, self.message = "stopped", note
+            self.pretrained = dict(facts) if facts else None
 
     def _fresh(self, cfg: ExperimentConfig) -> None:
         self.state = make_state(cfg)
@@ -141,6 +151,9 @@ class PlaygroundSession:
         self.chunk_steps = []
         self.preview, self.preview_step = None, -1
         self._animation_key, self._animation = None, None
+        self._live, self._live_step = None, -1
+        self.pretrained = None
+        self._views.clear()
 
     # -------------------------------------------------------------- work
     def train_for(self, seconds: float = 0.5, max_steps: int = 100_000) -> int:
@@ -152,6 +165,7 @@ class PlaygroundSession:
         """
         if self.status != "training" or self.state is None:
             return 0
+        self.pretrained = None  # from here on these are weights trained in this session
         slots = TRAINING_SLOTS
         if not slots.acquire(timeout=min(seconds, QUEUE_WAIT)):
             self.queued = True
@@ -251,7 +265,40 @@ class PlaygroundSession:
                 self._animation = build_animation(sampling_field(s), sampling, s.base, s.target,
                                                   s.interpolant, particles, arrows_grid, device=s.device)
                 self._animation_key = key
+                self.animation_serial += 1
         return self._animation
+
+    @torch.no_grad()
+    def live_flow(self, particles: int = LIVE_PARTICLES, steps: int = LIVE_STEPS) -> AnimationData | None:
+        """A light animation of the current model (paths (steps + 1, particles, 2) beside the true
+        x_t), recomputed when the model has moved since the last call (cached per step).
+
+        Always the same starting particles (cfg.seed), so successive updates show the flow forming.
+        Integrates the drift alone with the config's ODE integrator (Heun for the SDE sampler): the
+        score is still rough while the model trains."""
+        s = self.state
+        if s is None or s.step == 0:
+            return None
+        if self._live is None or self._live_step != s.step:
+            with self.lock:
+                cfg = s.config
+                sampler = cfg.sampler if cfg.sampler != "em" else "heun"
+                cfg = cfg.replace(sampler=sampler, epsilon=0.0)
+                self._live = build_animation(s.drift(), cfg, s.base, s.target, s.interpolant, particles,
+                                             0, steps=steps, device=s.device)
+                self._live_step = s.step
+        return self._live
+
+    def view(self, name: str, key, build):
+        """A per-session memo of one derived object per `name` (a figure, a player's data): returns
+        the stored one while `key` is unchanged, else `build()`. A rerun that changes neither the
+        model nor the view's settings reuses it (and Streamlit then resends nothing new)."""
+        held = self._views.get(name)
+        if held is not None and held[0] == key:
+            return held[1]
+        value = build()
+        self._views[name] = (key, value)
+        return value
 
     def loss_warning(self) -> str | None:
         """A message when the model learns nothing about x (judged against the loss's floor, not

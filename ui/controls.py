@@ -15,12 +15,12 @@ from playground.animation import MAX_FRAMES, MAX_PARTICLES, PLOTLY_MAX_PARTICLES
 from playground.config import CHOICES, LIMIT_REASONS, LIMITS, ExperimentConfig
 from playground.couplings import COUPLING_LABELS
 from playground.distributions import DISTRIBUTIONS
-from playground.figures import schedule_figure
 from playground.sampling import SAMPLER_LABELS
 from playground.schedules import GAMMAS, PAIRS, resolve_schedule
 from playground.sde import EPSILON_SHAPE_LABELS, EPSILON_SHAPES
+from playground.sketch import schedule_svg
 
-UI_LIMITS = {"steps": (10, 50_000), "batch": (32, 2048), "width": (16, 512), "depth": (1, 6),
+UI_LIMITS = {"steps": (0, 50_000), "seconds": (0.5, 600.0), "batch": (32, 2048), "width": (16, 512), "depth": (1, 6),
              "sample_steps": (2, MAX_FRAMES - 1)}
 PERSIST = {"persist_state": "session"}
 DEFAULTS = ExperimentConfig()
@@ -91,9 +91,8 @@ def schedule_controls(container=st, show_plot: bool = True) -> dict:
                                                            "alpha", "beta")})
         t = torch.linspace(0, 1, 101, dtype=torch.float64)
         out = sched(t)
-        container.plotly_chart(schedule_figure(t.numpy(), out.alpha.numpy(), out.beta.numpy(),
-                                               out.gamma.numpy()), key="schedule_mini",
-                               config={"displayModeBar": False})
+        container.markdown(schedule_svg(t.numpy(), out.alpha.numpy(), out.beta.numpy(), out.gamma.numpy()),
+                           unsafe_allow_html=True)
     return values
 
 
@@ -131,21 +130,37 @@ def model_controls(container=st) -> dict:
     return {"width": int(width), "depth": int(depth)}
 
 
-def training_controls(container=st) -> dict:
+DEFAULT_SECONDS = DEFAULTS.seconds or 3.0
+
+
+def budget_controls(container=st) -> dict:
+    """How long Train trains, as the config says it: steps > 0 is a number of optimizer steps (the
+    same run on every machine); steps = 0 (the default) trains for `seconds` (as many steps as fit)."""
     c1, c2 = container.columns(2)
-    steps = c1.number_input("steps", *UI_LIMITS["steps"], DEFAULTS.steps, 500, key="steps", **PERSIST,
-                            help=f"optimizer steps, {UI_LIMITS['steps'][0]:,} to {UI_LIMITS['steps'][1]:,}")
-    batch = c2.select_slider("batch", [32, 64, 128, 256, 512, 1024, 2048], DEFAULTS.batch, key="batch",
+    steps = c2.number_input("steps", 0, UI_LIMITS["steps"][1], DEFAULTS.steps, 500, key="steps", **PERSIST,
+                            help="optimizer steps; 0: train for the seconds on the left instead (the step "
+                                 "count then depends on the machine)")
+    lo, hi = UI_LIMITS["seconds"]
+    seconds = c1.number_input("seconds", lo, hi, DEFAULT_SECONDS, 1.0, key="seconds", **PERSIST, format="%g",
+                              disabled=steps > 0, help=f"seconds of training, {lo:g} to {hi:g}; used when steps "
+                                                       "is 0. The learning rate decays over them")
+    return {"steps": int(steps), "seconds": 0.0 if steps > 0 else float(seconds)}
+
+
+def training_controls(container=st) -> dict:
+    budget = budget_controls(container)
+    c1, c2 = container.columns(2)
+    batch = c1.select_slider("batch", [32, 64, 128, 256, 512, 1024, 2048], DEFAULTS.batch, key="batch",
                              **PERSIST)
     lrs = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 1.0, 10.0]
-    lr = c1.select_slider("learning rate", lrs, DEFAULTS.lr, key="lr", format_func=lambda v: f"{v:g}",
+    lr = c2.select_slider("learning rate", lrs, DEFAULTS.lr, key="lr", format_func=lambda v: f"{v:g}",
                           **PERSIST, help="cosine decay to 0 over the steps; 1 and 10 diverge (try it)")
-    seed = c2.number_input("seed", 0, 2**31 - 1, DEFAULTS.seed, 1, key="seed", **PERSIST)
+    seed = c1.number_input("seed", 0, 2**31 - 1, DEFAULTS.seed, 1, key="seed", **PERSIST)
     coupling = container.selectbox("coupling", list(CHOICES["coupling"]), key="coupling",
                                    format_func=COUPLING_LABELS.get, **PERSIST)
     device = container.selectbox("device", list(CHOICES["device"]), key="device", **PERSIST,
                                  help="auto: CUDA, then Apple MPS, then the CPU")
-    return {"steps": int(steps), "batch": int(batch), "lr": float(lr), "seed": int(seed),
+    return {**budget, "batch": int(batch), "lr": float(lr), "seed": int(seed),
             "coupling": coupling, "device": device}
 
 
@@ -175,23 +190,38 @@ def sampling_controls(container=st) -> dict:
     return out
 
 
-RENDERERS = {"plotly": "Plotly (arrows, trails, hover)", "canvas": "canvas (fast, up to 10,000 particles)"}
+RENDERERS = {"canvas": "canvas: plays by itself, up to 10,000 particles",
+             "plotly": "Plotly: drift arrows, trails, hover"}
+ANIMATION_DEFAULTS = {"renderer": "canvas", "particles": 1000, "trails": 30, "arrows": True}
+
+
+def _options(renderer: str, particles: int, trails: int, arrows: bool) -> dict:
+    cap = PLOTLY_MAX_PARTICLES if renderer == "plotly" else MAX_PARTICLES
+    return {"renderer": renderer, "particles": int(min(particles, cap)), "trails": int(trails),
+            "arrows_grid": 15 if arrows and renderer == "plotly" else 0}
+
+
+def animation_options() -> dict:
+    """The animation settings as the widgets of `animation_controls` hold them (their defaults
+    before they are first drawn), so the animation above can be drawn before its settings below."""
+    ss = st.session_state
+    return _options(*(ss.get(k, v) for k, v in ANIMATION_DEFAULTS.items()))
 
 
 def animation_controls(container=st) -> dict:
-    c0, c1, c2, c3 = container.columns([2, 2, 2, 1])
+    c0, c1, c2, c3 = container.columns([3, 2, 2, 1])
     renderer = c0.selectbox("renderer", list(RENDERERS), key="renderer", format_func=RENDERERS.get, **PERSIST)
     cap = PLOTLY_MAX_PARTICLES if renderer == "plotly" else MAX_PARTICLES
     if st.session_state.get("particles", 0) > cap:
         st.session_state["particles"] = cap
-    particles = c1.slider("particles", 100, cap, min(1000, cap), 100, key="particles", **PERSIST,
-                          help=f"at most {cap:,} per panel with this renderer, so the animation stays smooth")
-    trails = c2.slider("trails", 0, 200, 30, 10, key="trails", **PERSIST, help="paths of this many particles",
-                       disabled=renderer != "plotly")
-    arrows = c3.toggle("drift arrows", True, key="arrows", **PERSIST, help="b̂(t, x) on a 15×15 grid",
-                       disabled=renderer != "plotly")
-    return {"renderer": renderer, "particles": int(particles), "trails": int(trails),
-            "arrows_grid": 15 if arrows and renderer == "plotly" else 0}
+    particles = c1.slider("particles", 100, cap, min(ANIMATION_DEFAULTS["particles"], cap), 100, key="particles",
+                          **PERSIST, help=f"at most {cap:,} per panel with this renderer, so the animation stays "
+                                          "smooth")
+    trails = c2.slider("trails", 0, 200, ANIMATION_DEFAULTS["trails"], 10, key="trails", **PERSIST,
+                       help="paths of this many particles (Plotly)", disabled=renderer != "plotly")
+    arrows = c3.toggle("arrows", ANIMATION_DEFAULTS["arrows"], key="arrows", **PERSIST,
+                       help="the drift b̂(t, x) on a 15×15 grid (Plotly)", disabled=renderer != "plotly")
+    return _options(renderer, particles, trails, arrows)
 
 
 def config_from_widgets(values: dict) -> ExperimentConfig:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from playground.scenes import SCENES, SceneError, load_scene
+from playground.config import ExperimentConfig
+from playground.scenes import DEFAULT_SCENE, SCENES, SceneError, load_scene
 from ui.share import apply_config, presenting
 from ui.state import playground_session
 
@@ -27,14 +28,61 @@ def open_scene(name: str) -> str | None:
         return f"Scene {name!r} could not be loaded: {exc}"
     title = SCENES[name].title
     notices = apply_config(cfg, label=f"scene {title}")
-    playground_session().install_model(
-        cfg, state_dict, entry["steps"],
-        note=f"Scene “{title}”: pre-trained weights ({entry['steps']:,} steps, no training here). "
-             "Change any setting and press Train to retrain, or raise steps and press Resume.")
+    install_scene_weights(name, cfg, state_dict, entry)
     st.session_state["_scene"] = name  # the scene this session last opened
     if notices:
         st.session_state["_url_notices"] = st.session_state.get("_url_notices", []) + notices
     return None
+
+
+def install_scene_weights(name: str, cfg: ExperimentConfig, state_dict: dict, entry: dict) -> None:
+    """Put a scene's shipped weights into this session's model, with their facts (steps trained,
+    quality against the noise floor) for the page to show instead of training metrics."""
+    scene = SCENES[name]
+    playground_session().install_model(
+        cfg, state_dict, entry["steps"], note="",
+        facts={"name": name, "title": scene.title, "description": scene.description,
+               "steps": entry["steps"], "metrics": entry.get("metrics", {})})
+
+
+def play_default_on_arrival(cfg: ExperimentConfig) -> bool:
+    """A session's first visit to the Playground: when nothing is trained yet and the settings
+    are the default experiment's (no link asked for another), install the shipped weights of the
+    default experiment, so a flow plays from the first second. Once per session. True if done."""
+    ss = st.session_state
+    if ss.get("_arrived"):
+        return False
+    ss["_arrived"] = True
+    sess = playground_session()
+    if sess.state is not None or sess.status != "idle":
+        return False
+    try:
+        shipped, state_dict, entry = load_scene(DEFAULT_SCENE)
+    except (SceneError, ValueError, KeyError, OSError):
+        return False  # no shipped default: the page says "press Train" as before
+    from playground.session import MODEL_FIELDS
+
+    if any(getattr(shipped, f) != getattr(cfg, f) for f in MODEL_FIELDS):
+        return False
+    install_scene_weights(DEFAULT_SCENE, cfg, state_dict, entry)
+    return True
+
+
+def gallery() -> list[str]:
+    """Scene names shown in the gallery and the presentation picker, in order."""
+    return [n for n, s in SCENES.items() if s.gallery]
+
+
+def pick_scene() -> None:
+    """on_change of the presentation mode's scene picker (key "present_scene"): open that scene
+    (a callback runs before the widgets are drawn, so it may set them)."""
+    name = st.session_state.get("present_scene")
+    if name in SCENES:
+        error = open_scene(name)
+        if error:
+            st.session_state["_url_notices"] = st.session_state.get("_url_notices", []) + [error]
+        else:
+            st.query_params["scene"] = name
 
 
 def open_scene_and_switch(name: str) -> str | None:

@@ -13,7 +13,7 @@ import streamlit as st
 
 from playground.config import ExperimentConfig
 from playground.distributions import DISTRIBUTIONS
-from playground.schedules import GAMMAS
+from playground.schedules import GAMMAS, PAIRS
 from playground.share import from_json_text, from_untrusted, thin_params, to_query
 
 VIEW_PARAMS = ("present", "scene")
@@ -61,15 +61,19 @@ def apply_config(cfg: ExperimentConfig, label: str = "from a link") -> list[str]
     ss["depth"] = min(cfg.depth, 6)
     if ss["depth"] != cfg.depth:
         notices.append(f"depth {cfg.depth} is outside the app's range: using {ss['depth']}")
-    ss["steps"] = int(min(max(cfg.steps, 10), 50_000))
+    ss["steps"] = int(min(cfg.steps, 50_000))  # steps > 0: a step budget; 0: train for the seconds
     if ss["steps"] != cfg.steps:
         notices.append(f"steps {cfg.steps} is outside the app's range: using {ss['steps']}")
+    if cfg.steps == 0:
+        ss["seconds"] = float(min(max(cfg.seconds, 0.5), 600.0))
+        if ss["seconds"] != cfg.seconds:
+            notices.append(f"seconds {cfg.seconds:g} is outside the app's range: using {ss['seconds']:g}")
     ss["sample_steps"] = int(min(max(cfg.sample_steps, 2), 100))
     if ss["sample_steps"] != cfg.sample_steps:
         notices.append(f"sample_steps (integration steps) {cfg.sample_steps} is outside the app's range: "
                        f"using {ss['sample_steps']}")
     defaults = ExperimentConfig()
-    for name in ("seconds", "samples", "activation", "time_features", "grad_clip", "lr_schedule",
+    for name in ("samples", "activation", "time_features", "grad_clip", "lr_schedule",
                  "antithetic"):
         if getattr(cfg, name) != getattr(defaults, name):
             notices.append(f"{name} cannot be set in the app: using {getattr(defaults, name)!r}")
@@ -107,10 +111,10 @@ def share_panel(cfg: ExperimentConfig) -> None:
     query = to_query(ExperimentConfig(**{**cfg.to_dict(),
                                          "base_params": thin_params(cfg.base, cfg.base_params),
                                          "target_params": thin_params(cfg.target, cfg.target_params)}))
-    path = "?" + urlencode(query) if query else "?"
     st.caption("This link reproduces these settings (user-made clouds are thinned to 300 points); "
-               "training with the same seed reproduces the same figures. Copy it with the icon:")
-    st.code(path, language=None, wrap_lines=True)
+               "training with the same seed reproduces the same figures. Copy it with the icon at its right, "
+               "ready to paste into slides:")
+    st.code(share_url(query), language=None, wrap_lines=True)
     c1, c2 = st.columns(2)
     c1.button("Put the settings in the address bar", key="to_url",
               on_click=lambda: st.query_params.from_dict(query))
@@ -120,6 +124,22 @@ def share_panel(cfg: ExperimentConfig) -> None:
     problem = st.session_state.pop("_config_problem", None)
     if problem:
         st.error(problem)
+
+
+def page_address() -> str:
+    """The address of this page in the user's browser, without its query ('' when unknown)."""
+    try:
+        url = st.context.url or ""
+    except Exception:  # noqa: BLE001 - no browser behind this run (a test harness)
+        url = ""
+    return url.split("#")[0].split("?")[0]
+
+
+def share_url(query: dict, extra: dict | None = None) -> str:
+    """The full address that reopens this page with `query` (and `extra`, e.g. present=1)."""
+    params = urlencode({**query, **(extra or {})})
+    base = page_address() or "http://localhost:8501/"
+    return base + ("?" + params if params else "")
 
 
 def _load_config() -> None:
@@ -139,12 +159,51 @@ PRESENT_CSS = """
 <style>
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], header[data-testid="stHeader"]
   { display: none !important; }
-.block-container { padding-top: 0.5rem !important; padding-bottom: 0 !important; max-width: 100% !important; }
-html, body, [data-testid="stAppViewContainer"] { font-size: 20px; }
-h1 { font-size: 2.0rem !important; padding: 0 !important; }
+.block-container, [data-testid="stMainBlockContainer"]
+  { padding: 0.5rem 1.5rem 0 1.5rem !important; max-width: 100% !important; }
+html, body, [data-testid="stAppViewContainer"] { font-size: 18px; }
+[data-testid="stMarkdownContainer"] p, [data-testid="stCaptionContainer"], [data-testid="stWidgetLabel"] p,
+  .stButton button p, [data-baseweb="select"] div { font-size: 18px !important; color: #111827; }
+.stButton button { white-space: nowrap; padding-left: 0.7rem; padding-right: 0.7rem; }
+h1, h2, h3, h4 { padding: 0 !important; color: #111827; }
+h1 { font-size: 1.6rem !important; }
 </style>
 """
 
 
 def presenting() -> bool:
     return bool(st.session_state.get("present"))
+
+
+def experiment_title(cfg: ExperimentConfig) -> str:
+    """The experiment in the words the sidebar uses: 'standard Gaussian → two moons · α = 1 − t,
+    β = t · γ = 0'."""
+    from ui.controls import dist_label
+
+    pair = PAIRS[cfg.schedule].label if cfg.schedule in PAIRS else cfg.schedule
+    if cfg.schedule == "power":
+        pair += f", p = {cfg.power:g}"
+    if cfg.alpha or cfg.beta:
+        pair = ", ".join(f"{k} = {v}" for k, v in (("α", cfg.alpha), ("β", cfg.beta)) if v) or pair
+    if cfg.gamma_is_formula:
+        gamma = f"γ = {cfg.gamma}"
+    elif cfg.gamma == "zero":
+        gamma = "γ = 0"
+    else:
+        gamma = GAMMAS[cfg.gamma].label + f", a = {cfg.gamma_scale:g}"
+    side = {"cloud": "your points", "mixture": "your bumps"}
+    base, target = (side.get(n, dist_label(n)) for n in (cfg.base, cfg.target))
+    return f"{base} → {target} · {pair} · {gamma}"
+
+
+def exit_presentation() -> None:
+    """on_click of "Exit presentation": the controls come back, the address loses ?present=1."""
+    st.session_state["present"] = False
+    if "present" in st.query_params:
+        del st.query_params["present"]
+
+
+def enter_presentation() -> None:
+    """on_click of "Present": hide the controls, add ?present=1 to the address."""
+    st.session_state["present"] = True
+    st.query_params["present"] = "1"

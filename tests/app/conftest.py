@@ -1,8 +1,10 @@
 """AppTest helpers: the app started from its entry point, widgets found by key."""
 
+import base64
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,11 +31,40 @@ def charts(at) -> list[dict]:
     return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
 
 
+def player_data(at) -> dict | None:
+    """The flow player's data (`playground.canvas_anim.canvas_spec`) on the page, or None."""
+    for el in at.get("bidi_component"):
+        data = json.loads(el.proto.json or "null")
+        if isinstance(data, dict) and "panels" in data:
+            return data
+    return None
+
+
 def animation_spec(at) -> dict | None:
+    """The page's full animation: a Plotly figure with frames, or the flow player's data when it
+    shows a full animation (not the live flow of a model in training)."""
     for spec in charts(at):
         if spec.get("frames"):
             return spec
+    data = player_data(at)
+    if data is not None and data["meta"].get("kind") == "final":
+        return data
     return None
+
+
+def frame_count(spec: dict) -> int:
+    """Frames of an animation from `animation_spec` (Plotly figure or player data)."""
+    return len(spec["frames"]) if "frames" in spec else int(spec["T"])
+
+
+def player_paths(data: dict, panel: int = 0) -> np.ndarray:
+    """Positions (T, n, 2) of a player panel, in the particles' original order."""
+    p = data["panels"][panel]
+    order = np.frombuffer(base64.b64decode(p["order"]), "<i4")
+    xy = np.frombuffer(base64.b64decode(p["xy"]), "<f4").reshape(data["T"], p["n"], 2)
+    out = np.empty_like(xy)
+    out[:, order] = xy
+    return out
 
 
 def train_until_done(at, max_runs: int = 40):

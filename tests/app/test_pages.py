@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tests.app.conftest import animation_spec, charts, train_until_done
+from tests.app.conftest import animation_spec, charts, frame_count, player_data, train_until_done
 
 
 def test_every_page_renders_without_exception(app):
@@ -13,13 +13,31 @@ def test_every_page_renders_without_exception(app):
         assert app.title, f"{page} has no title"
 
 
-def test_playground_shows_base_and_target_before_training(app):
-    specs = charts(app)
+def test_a_first_visit_plays_the_default_experiment_without_training(app):
+    """Arrival: the shipped weights of the default experiment, installed as a scene is, playing."""
+    sess = app.session_state["playground"]
+    assert sess.status == "stopped" and sess.state.losses == [] and sess.pretrained["name"] == "default"
+    data = player_data(app)
+    assert data is not None and data["autoplay"] and data["meta"]["kind"] == "final"
+    assert frame_count(data) == 51 and data["panels"][0]["n"] == 1000
+    assert not [m for m in app.metric if m.label == "steps / s"], "training metrics for pre-trained weights"
+
+
+def test_a_link_to_other_settings_shows_their_clouds_and_no_flow():
+    from streamlit.testing.v1 import AppTest
+
+    from tests.app.conftest import ROOT
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params["target"] = "checkerboard"
+    at.run()
+    assert not at.exception, at.exception
+    specs = charts(at)
     # the clouds figure has two scatter traces (base and target) with data
     clouds = [s for s in specs if len([d for d in s["data"] if d.get("type") == "scatter"]) >= 2]
     assert clouds, "no figure with both clouds"
-    assert animation_spec(app) is None, "an animation before any training"
-    assert app.session_state["playground"].status == "idle"
+    assert animation_spec(at) is None and player_data(at) is None, "a flow of another experiment"
+    assert at.session_state["playground"].status == "idle"
 
 
 def test_short_training_shows_loss_and_animation(app):
@@ -36,7 +54,7 @@ def test_short_training_shows_loss_and_animation(app):
     assert "drift loss" in names, names
     anim = animation_spec(app)
     assert anim is not None, "no animation after training"
-    assert len(anim["frames"]) == 51  # default 50 integration steps + 1
+    assert frame_count(anim) == 51  # default 50 integration steps + 1
     assert [m.value for m in app.metric][0] == "40"
 
 
@@ -139,7 +157,7 @@ def test_model_and_animation_survive_page_switch(app):
     assert not app.exception
     assert app.session_state["playground"].state.step == 20
     after = animation_spec(app)
-    assert after is not None and after["frames"][5] == before["frames"][5]
+    assert after is not None and after["panels"] == before["panels"]  # the same animation
 
 
 @pytest.mark.parametrize("schedule,gamma", [("trig", "brownian"), ("encdec", "sinesquared"), ("power", "zero")])

@@ -55,7 +55,7 @@ def test_manifest_lists_every_registered_scene_in_order(manifest):
         shipped = ExperimentConfig.from_dict(e["config"])  # an older manifest's "nfe" is sample_steps
         assert shipped == scene.config(), f"{e['name']}: rebuild with --only {e['name']}"
         assert e["title"] == scene.title and e["description"] == scene.description
-        assert e["steps"] == scene.config().steps > 0
+        assert e["steps"] == scene.training_config().steps > 0
         for key in ("energy_distance", "floor_energy_distance", "sliced_w2", "floor_sliced_w2"):
             assert np.isfinite(e["metrics"][key]), (e["name"], key)
 

@@ -1,0 +1,68 @@
+"""Small static pictures as SVG text: no JavaScript, so they appear with the page's first paint.
+
+The sidebar's α, β, γ sketch is one of them: a Plotly chart there made every first visit load
+and start plotly.js (seconds on a small machine) before the flow could play.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+import numpy as np
+
+from playground.figures import ALPHA_COLOR, BETA_COLOR, GAMMA_COLOR
+
+
+def curves_svg(t: np.ndarray, curves: dict[str, np.ndarray], colors: dict[str, str] | None = None,
+               width: int = 260, height: int = 120, y_range: tuple[float, float] | None = None) -> str:
+    """Curves y(t) over t (k,) as an SVG string: axes with ticks at t = 0, ½, 1 and y at the range's
+    ends, a legend of the names. `curves`: {name: values (k,)}; non-finite values break a line."""
+    t = np.asarray(t, dtype=float)
+    ys = {k: np.asarray(v, dtype=float) for k, v in curves.items()}
+    finite = np.concatenate([v[np.isfinite(v)] for v in ys.values()] or [np.zeros(1)])
+    lo, hi = y_range if y_range is not None else (min(0.0, float(finite.min(initial=0))),
+                                                  max(1.0, float(finite.max(initial=1))))
+    if hi - lo < 1e-9:
+        hi = lo + 1.0
+    left, right, top, bottom = 30, 8, 22, 20
+    pw, ph = width - left - right, height - top - bottom
+
+    def px(tt, yy):
+        return left + (tt - t[0]) / max(t[-1] - t[0], 1e-12) * pw, top + (hi - yy) / (hi - lo) * ph
+
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(", ".join(ys))} over t" '
+           'style="font: 12px sans-serif">',
+           f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="white" stroke="#444" stroke-width="1"/>']
+    for tick in (0.0, 0.5, 1.0):
+        x, _ = px(t[0] + tick * (t[-1] - t[0]), lo)
+        out.append(f'<text x="{x:.1f}" y="{height - 6}" text-anchor="middle" fill="#222">{tick:g}</text>')
+    for val in (lo, hi):
+        _, y = px(t[0], val)
+        out.append(f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end" fill="#222">{val:.3g}</text>')
+    palette = colors or {}
+    lx = left
+    for i, (name, v) in enumerate(ys.items()):
+        color = palette.get(name, ("#0072B2", "#D55E00", "#009E73", "#CC79A7")[i % 4])
+        pts, segs = [], []
+        for tt, yy in zip(t, v):
+            if np.isfinite(yy):
+                pts.append("{:.1f},{:.1f}".format(*px(tt, min(max(yy, lo), hi))))
+            elif pts:
+                segs.append(pts)
+                pts = []
+        if pts:
+            segs.append(pts)
+        for seg in segs:
+            out.append(f'<polyline fill="none" stroke="{color}" stroke-width="2.5" points="{" ".join(seg)}"/>')
+        out.append(f'<line x1="{lx}" y1="10" x2="{lx + 16}" y2="10" stroke="{color}" stroke-width="3"/>'
+                   f'<text x="{lx + 20}" y="14" fill="#222">{escape(name)}</text>')
+        lx += 24 + 8 * len(name) + 14
+    out.append("</svg>")
+    return "".join(out)
+
+
+def schedule_svg(t: np.ndarray, alpha: np.ndarray, beta: np.ndarray, gamma: np.ndarray, **kw) -> str:
+    """α (base, blue), β (target, vermillion) and γ (noise, green) over t (k,), as an SVG string."""
+    return curves_svg(t, {"α": alpha, "β": beta, "γ": gamma},
+                      {"α": ALPHA_COLOR, "β": BETA_COLOR, "γ": GAMMA_COLOR}, **kw)
