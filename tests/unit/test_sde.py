@@ -90,19 +90,60 @@ def test_epsilon_shapes():
 # ------------------------------------------------------------------ exact field oracle
 
 
+MODE_VAR = 0.04
+"""Variance of each of the 8 Gaussians per coordinate (std 0.2): the oracle for the spread."""
+SPREAD_TOL = 0.15
+"""Relative tolerance of the within-mode spread. Measured with the exact b and s (200 steps):
+0.040–0.044; with the score dropped 0.064–0.49, with the score doubled 0.021–0.030."""
+
+
+def mode_spread(x: torch.Tensor, target) -> float:
+    """Mean squared distance to the nearest mode centre, per coordinate: the variance of each
+    mode for a mixture of well-separated isotropic Gaussians (8 Gaussians: 0.04)."""
+    d = torch.cdist(x.float(), target.mixture().means.float()).min(1).values
+    return float(d.pow(2).mean() / 2)
+
+
+def lands_on_target(x: torch.Tensor, target, bound: float) -> str | None:
+    """None when samples x reproduce 8 Gaussians: energy distance within the floor's spread and the
+    within-mode spread within SPREAD_TOL of MODE_VAR; else what failed. The energy distance alone
+    hardly sees a mode's width (a score dropped at ε = 0.1 stays under the bound)."""
+    ed = energy_distance(x, target.sample(N, gen(2)))
+    spread = mode_spread(x, target)
+    if ed > bound:
+        return f"energy distance {ed:.5f} above the floor's spread {bound:.5f}"
+    if abs(spread - MODE_VAR) > SPREAD_TOL * MODE_VAR:
+        return f"within-mode variance {spread:.4f}, target {MODE_VAR}"
+    return None
+
+
+def _sde_with_score_times(k: float, sched: str, eps: float, base, target):
+    exact = ExactField.from_distributions(base, target, SCHEDULES[sched]())
+    fields = exact if k == 1 else CallableFields(exact.drift, lambda t, x: k * exact.score(t, x))
+    return integrate_sde(fields, base.sample(N, gen(1)), 200, eps, "constant", generator=gen(5), keep=0)
+
+
 @pytest.mark.parametrize("eps", [0.1, 0.5, 1.0])
 @pytest.mark.parametrize("sched", list(SCHEDULES))
 def test_forward_sde_with_the_exact_field_reproduces_the_target(sched, eps, pair):
-    """Euler–Maruyama, 200 steps on [1e-3, 1 − 1e-3], exact b and s: the samples sit within the
-    spread of the noise floor (measured 0.0015–0.0035 against a bound of ~0.013)."""
+    """Euler–Maruyama, 200 steps on [1e-3, 1 − 1e-3], exact b and s: energy distance 0.0018–0.0035
+    against the floor's spread (mean + 3 std, ≈ 0.0044 at 2000 samples), and the modes as wide as
+    the target's (variance 0.040–0.044 against 0.04)."""
     base, target, bound, _ = pair
-    exact = ExactField.from_distributions(base, target, SCHEDULES[sched]())
-    x = base.sample(N, gen(1))
-    out = integrate_sde(exact, x, 200, eps, "constant", generator=gen(5), keep=0)
-    ref = target.sample(N, gen(2))
-    ed = energy_distance(out.final, ref)
-    assert ed <= bound, f"ε = {eps}: energy distance {ed:.5f} above the floor's spread {bound:.5f}"
-    assert energy_distance(x, ref) > 10 * bound  # the particles did have to move
+    out = _sde_with_score_times(1.0, sched, eps, base, target)
+    assert lands_on_target(out.final, target, bound) is None, f"ε = {eps}: {lands_on_target(out.final, target, bound)}"
+    assert energy_distance(base.sample(N, gen(1)), target.sample(N, gen(2))) > 10 * bound  # they had to move
+
+
+@pytest.mark.parametrize("k", [0.0, 2.0], ids=["no-score", "score-x2"])
+@pytest.mark.parametrize("eps", [0.1, 0.5, 1.0])
+@pytest.mark.parametrize("sched", list(SCHEDULES))
+def test_a_sampler_with_a_wrong_score_fails_the_same_check(sched, eps, k, pair):
+    """Negative controls for the test above, at every ε it uses: ε s dropped (the SDE only adds
+    noise: the modes widen) or doubled (the modes sharpen) must fail `lands_on_target`."""
+    base, target, bound, _ = pair
+    out = _sde_with_score_times(k, sched, eps, base, target)
+    assert lands_on_target(out.final, target, bound) is not None, f"score × {k} at ε = {eps} passed"
 
 
 @pytest.mark.parametrize("sched,eps", [("linear-brownian", 0.5), ("linear-zero", 1.0)])
