@@ -197,7 +197,7 @@ def cmd_run(args) -> int:
         (tmp / "config.json").write_text(cfg.to_json())
         if result.state is not None:  # the exact field has no weights
             state = result.state
-            torch.save({"config": cfg.to_dict(), "state_dict": state.network.state_dict(),
+            torch.save({"config": cfg.to_dict(), "state_dict": state.sampling_network.state_dict(),
                         "denoiser": state.denoiser_kind}, tmp / "model.pt")
         if out.exists():
             out.rmdir()

@@ -68,6 +68,7 @@ class ExperimentConfig:
     lr: float = 1e-2
     lr_schedule: str = "cosine"  # cosine decay to 0 over the budget, or constant
     grad_clip: float = 1.0  # max gradient norm; 0 = off
+    ema: float = 0.0  # decay of the exponential moving average of the weights used for sampling; 0 = off
     seed: int = 0
     # sampling
     samples: int = 5000
@@ -254,6 +255,7 @@ LIMITS: dict[str, tuple[float, float]] = {
     "batch": (8, 8192),
     "lr": (1e-6, 1e3),
     "grad_clip": (0.0, 1e6),
+    "ema": (0.0, 0.9999),
     "seed": (0, 2**31 - 1),
     "samples": (10, 200_000),
     "sample_steps": (1, 1000),

@@ -136,7 +136,7 @@ def exact_field(cfg: ExperimentConfig, base: Distribution | None = None,
 
 def sampling_field(state: TrainState) -> Field:
     """What a trained state samples with: drift and score when it learned the denoiser."""
-    return state.fields() or state.model
+    return state.fields() or state.drift()
 
 
 def trained_parts(cfg: ExperimentConfig, state: TrainState | None) -> str:

@@ -311,7 +311,7 @@ def weights_bytes(cfg: ExperimentConfig, state_dict: dict, step: int = 0, train_
 
 def save_weights(state) -> bytes:
     """`weights_bytes` of a `playground.training.TrainState` (drift and denoiser heads alike)."""
-    return weights_bytes(state.config, state.network.state_dict(), state.step, state.train_seconds,
+    return weights_bytes(state.config, state.sampling_network.state_dict(), state.step, state.train_seconds,
                          state.losses, state.denoiser_kind)
 
 

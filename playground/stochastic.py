@@ -124,7 +124,7 @@ def learned_view(state) -> ModelView:
     cfg = state.config
     state.model.eval()
     fields = state.fields()
-    drift = state.model
+    drift = state.drift()
     if state.device.type != "cpu":
         drift = OnDevice(drift, state.device)
         fields = None if fields is None else OnDevice(fields, state.device)
@@ -243,7 +243,7 @@ def compare_couplings(cfg: ExperimentConfig, steps: int = 200, width: int = 64, 
         train_steps(state, steps)
         if x is None:
             x = state.base.sample(particles, torch.Generator().manual_seed(cfg.seed + 2))
-        traj = integrate(state.model, x, sample_steps, "heun", keep=None)
+        traj = integrate(state.drift(), x, sample_steps, "heun", keep=None)
         out[name] = {**path_shape(traj), "paths": traj.path.numpy()[:, :trails]}
     return out
 

@@ -105,6 +105,8 @@ class TrainState:
     denoiser: torch.nn.Module | None = None  # η̂(t, x) (n, 2), a head of the drift's network
     denoiser_kind: str = "none"  # "z" (s = −η̂/γ), "x0" (one-sided, s = −η̂/α) or "none"
     denoiser_losses: list[float] = field(default_factory=list)
+    ema: torch.nn.Module | None = None  # moving average of `network`'s weights (config.ema > 0)
+    ema_drift: torch.nn.Module | None = None  # the drift field over `ema` (what samples)
 
     clock: Callable[[], float] = field(default=time.perf_counter, repr=False)
     """What measures `train_seconds` (wall time; bench uses the training thread's CPU time)."""
@@ -131,13 +133,20 @@ class TrainState:
         return self.config.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
     def drift(self):
-        """The learned drift as a field `(t (n,), x (n, 2)) -> (n, 2)` in eval mode."""
-        return self.model
+        """The learned drift as a field `(t (n,), x (n, 2)) -> (n, 2)` in eval mode: the moving
+        average of the weights when config.ema > 0 (what every sampler uses), else the model."""
+        return self.model if self.ema_drift is None else self.ema_drift
 
     @property
     def network(self) -> torch.nn.Module:
-        """The module that owns every trained weight (what model.pt saves)."""
+        """The module that owns every trained weight (what the optimizer updates)."""
         return self.model.net if isinstance(self.model, Head) else self.model
+
+    @property
+    def sampling_network(self) -> torch.nn.Module:
+        """The weights that sample (the EMA when on): what model.pt, exports and scenes save.
+        Loading weights into `model` (load_state_dict) sets the EMA to them as well."""
+        return self.network if self.ema is None else self.ema
 
     @property
     def has_score(self) -> bool:
@@ -148,7 +157,7 @@ class TrainState:
         if self.denoiser is None:
             return None
         self.model.eval()
-        return LearnedFields(self.network, self.interpolant.schedule, self.denoiser_kind)
+        return LearnedFields(self.sampling_network, self.interpolant.schedule, self.denoiser_kind)
 
 
 def make_state(cfg: ExperimentConfig, device: str | torch.device | None = None) -> TrainState:
@@ -176,8 +185,33 @@ def make_state(cfg: ExperimentConfig, device: str | torch.device | None = None) 
     except (RuntimeError, TypeError):  # fused unsupported on this device/dtype
         opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     data_gen = torch.Generator().manual_seed(cfg.seed + 1)
-    return TrainState(cfg, dev, model, opt, data_gen, base, target, Interpolant(schedule),
-                      device_note=note, denoiser=denoiser, denoiser_kind=kind)
+    state = TrainState(cfg, dev, model, opt, data_gen, base, target, Interpolant(schedule),
+                       device_note=note, denoiser=denoiser, denoiser_kind=kind)
+    if cfg.ema > 0:
+        attach_ema(state)
+    return state
+
+
+def attach_ema(state: TrainState) -> None:
+    """Give `state` a moving average of its network's weights, starting at the current weights.
+    Whenever weights are loaded into the network (a checkpoint, a scene, a rollback) the average
+    is set to them, so what samples is always what was loaded."""
+    net = state.network
+    ema = copy.deepcopy(net).requires_grad_(False).eval()
+    state.ema = ema
+    state.ema_drift = Head(ema, 0, 2) if isinstance(state.model, Head) else ema
+
+    def follow(module, _keys):
+        with torch.no_grad():
+            for a, b in zip(ema.parameters(), module.parameters(), strict=True):
+                a.copy_(b)
+    net.register_load_state_dict_post_hook(follow)
+
+
+def ema_decay(decay: float, updates: int) -> float:
+    """The averaging weight of update number `updates` (0-based): `decay`, warmed up as
+    (1 + k)/(10 + k) so that the first steps (random weights) are forgotten quickly."""
+    return min(decay, (1 + updates) / (10 + updates))
 
 
 def draw_batch(state: TrainState, n: int):
@@ -235,12 +269,14 @@ def train_steps(state: TrainState, n: int) -> np.ndarray:
     cfg = state.config
     model, opt = state.model, state.optimizer
     snapshot = (copy.deepcopy(model.state_dict()), copy.deepcopy(opt.state_dict()),
-                state.generator.get_state(), state.step, state.train_seconds)
+                state.generator.get_state(), state.step, state.train_seconds,
+                None if state.ema is None else copy.deepcopy(state.ema.state_dict()))
     # antithetic pairs double the evaluations: draw half as many pairs for an equal batch
     antithetic = cfg.antithetic and state.interpolant.schedule.stochastic
     n_pairs = max(1, cfg.batch // 2) if antithetic else cfg.batch
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
+    ema_params = None if state.ema is None else list(state.ema.parameters())
     losses, drift_losses, eta_losses, norms = [], [], [], []  # losses: what is optimised
     two_heads = state.denoiser is not None
     clock = state.clock
@@ -263,6 +299,8 @@ def train_steps(state: TrainState, n: int) -> np.ndarray:
             loss.backward()
             norms.append(_clip_grads(params, cfg.grad_clip))
             opt.step()
+            if ema_params is not None:  # ema ← ema + (1 − d)(w − ema)
+                torch._foreach_lerp_(ema_params, params, 1.0 - ema_decay(cfg.ema, state.step))
             losses.append(loss.detach())
             if two_heads:
                 drift_losses.append(loss_b.detach())
@@ -321,6 +359,8 @@ def move_state(state: TrainState, device: str | torch.device) -> None:
     out of memory; training then continues there with the same losses it would have had."""
     device = torch.device(device)
     state.model.to(device)
+    if state.ema is not None:
+        state.ema.to(device)
     for per_param in state.optimizer.state.values():
         for key, value in per_param.items():
             if torch.is_tensor(value):
@@ -329,8 +369,10 @@ def move_state(state: TrainState, device: str | torch.device) -> None:
 
 
 def _restore(state: TrainState, snapshot) -> None:
-    weights, opt_state, gen_state, step, seconds = snapshot
+    weights, opt_state, gen_state, step, seconds, ema = snapshot
     state.model.load_state_dict(weights)
+    if ema is not None:  # after the model: loading it set the average to its weights
+        state.ema.load_state_dict(ema)
     state.optimizer.load_state_dict(opt_state)
     state.generator.set_state(gen_state)
     state.step, state.train_seconds = step, seconds
