@@ -10,7 +10,7 @@ from ui.scenes import load_scene_from_url
 from ui.share import PRESENT_CSS, apply_url_once, presenting
 
 # One torch thread per training session: on 2 shared cores this is both faster and steadier
-# for small MLPs than two (see PERF-FACTS / bench), and it leaves a core for the server.
+# for small MLPs than two (see docs/PERF.md / bench), and it leaves a core for the server.
 torch.set_num_threads(int(os.environ.get("PLAYGROUND_THREADS", "1")))
 set_training_slots(int(os.environ.get("PLAYGROUND_TRAINING_SLOTS", "2")))
 

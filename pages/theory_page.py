@@ -204,6 +204,7 @@ with right:
                 f"max |x_t − x1| at t = 1: **{rep.error_at_1:.2g}**")
     (st.success if rep.ok else st.error)("Boundary conditions hold." if rep.ok else
                                           "A boundary condition fails for this schedule.")
+st.caption(handout.SCHEDULE_NAMES_NOTE)
 show_source("Library source: the interpolant and the schedule",
             interpolants.Interpolant.sample, schedules.Schedule.__call__,
             type(setup.schedule.pair).__call__, type(setup.schedule.gamma)._eval,
@@ -305,7 +306,7 @@ with right:
                 "Playground page, or a Gaussian base, to see it).")
     else:
         d = sc.denoiser
-        st.markdown(f"**Live check** at t = {sc.t:g} (γ = {sc.gamma:.3f}): average "
+        st.markdown(f"**Live check** at t = {sc.t:g} (γ = {sc.gamma:.3g}): average "
                     f"v = {sc.identity} over the {d.n_in:,} samples with |x_t − x| < {d.radius:g}, "
                     f"x = {handout.vec(d.x)}; its conditional mean is the score.")
         table(handout.ball_rows(d, "E[v | x_t ∈ ball]", "exact s"), index=True)
@@ -314,6 +315,7 @@ with right:
                 f"**{sc.max_error:.2g}**. Both use the same means and covariances, so this checks "
                 "the algebra; the Monte Carlo average is the independent check.")
     table(handout.autograd_rows(sc))
+    st.caption(handout.ETA_SIGN_NOTE)
 show_source("Library source: score, denoiser and log-density",
             exact.ExactField.score, exact.ExactField.eta, exact.ExactField.log_density,
             theory.score_samples, theory.score_check)

@@ -45,6 +45,14 @@ SOURCES = ((interpolants.Interpolant.sample, schedules.boundary_checks),
            (sde.integrate_sde, theory.sde_check))
 """The library functions behind each section, named in the handout with file and line."""
 Rows = list[dict[str, str]]
+SCHEDULE_NAMES_NOTE = (
+    "Beside the paper's code (malbergo/stochastic-interpolants on GitHub): its trig interpolant, "
+    "α = √(1−γ²) cos(πt/2), β = √(1−γ²) sin(πt/2), is our trig-vp; our trig, α = cos(πt/2), "
+    "β = sin(πt/2) with γ added on top, is the trigonometric pair of its one-sided interpolant.")
+ETA_SIGN_NOTE = (
+    "Beside the paper's code: its η has the opposite sign. It learns η = −E[z | x_t] (loss "
+    "½|η|² + η·z) and takes s = η/γ; we learn η = E[z | x_t] (loss |η − z|²) and take s = −η/γ. "
+    "The score is the same.")
 
 
 # ----------------------------------------------------------------------------- shared tables
@@ -242,7 +250,8 @@ def _sections(w: WalkThrough) -> list[str]:
         + f"<p>max |x<sub>t</sub> − x<sub>0</sub>| at t = 0: <b>{rep.error_at_0:.2g}</b>; "
           f"max |x<sub>t</sub> − x<sub>1</sub>| at t = 1: <b>{rep.error_at_1:.2g}</b></p>"
         + _verdict(Verdict("success", "Boundary conditions hold.") if rep.ok
-                   else Verdict("error", "A boundary condition fails for this schedule."))))]
+                   else Verdict("error", "A boundary condition fails for this schedule."))
+        + f'<p class="note">{_e(SCHEDULE_NAMES_NOTE)}</p>'))]
     out.append(_section(1, (
         "<p>The law ρ<sub>t</sub> of x<sub>t</sub> solves a transport equation, so particles moved by "
         "a drift b have the same marginals:</p>"
@@ -297,7 +306,7 @@ def _sections(w: WalkThrough) -> list[str]:
               "identity for the score applies here.</p>")
     else:
         d = sc.denoiser
-        mc = (f"<p>At t = {sc.t:g} (γ = {sc.gamma:.3f}): average v = {_e(sc.identity)} over the "
+        mc = (f"<p>At t = {sc.t:g} (γ = {sc.gamma:.3g}): average v = {_e(sc.identity)} over the "
               f"{d.n_in:,} samples with |x<sub>t</sub> − x| &lt; {d.radius:g}, x = {vec(d.x)}; "
               "its conditional mean is the score.</p>"
               + _table(ball_rows(d, "E[v | x_t ∈ ball]", "exact s")))
@@ -314,7 +323,7 @@ def _sections(w: WalkThrough) -> list[str]:
         + f"<p>The closed-form score against autograd of log ρ<sub>t</sub> (float64), max error "
           f"<b>{sc.max_error:.2g}</b>. Both come from the same means and covariances, so this "
           "checks the algebra, not the model: the Monte Carlo average above is the independent check.</p>"
-        + _table(autograd_rows(sc)))))
+        + _table(autograd_rows(sc)) + f'<p class="note">{_e(ETA_SIGN_NOTE)}</p>')))
     out.append(_section(5, (
         _eq("dX = [b(t, X) + ε(t) s(t, X)] dt + √(2ε(t)) dW")
         + "<p>Its Fokker–Planck equation is the transport equation of step 2, because "

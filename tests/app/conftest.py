@@ -76,3 +76,39 @@ def train_until_done(at, max_runs: int = 40):
         at.run()
         sess = at.session_state["playground"]
     return sess
+
+
+_ROUTER_PAGES: list[tuple[str, str, str]] = []
+
+
+def router_pages() -> list[tuple[str, str, str]]:
+    """(page file relative to the repo, title, url_path) of every page app.py hands to
+    st.navigation, captured by running the router once under AppTest (cached for the session)."""
+    if _ROUTER_PAGES:
+        return list(_ROUTER_PAGES)
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    seen, real = [], st.navigation
+
+    def spy(pages, *args, **kwargs):
+        seen.extend(pages if isinstance(pages, list) else [p for group in pages.values() for p in group])
+        return real(pages, *args, **kwargs)
+
+    st.navigation = spy
+    try:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        at.run()
+    finally:
+        st.navigation = real
+    assert not at.exception, at.exception
+    _ROUTER_PAGES.extend((Path(p._page).resolve().relative_to(ROOT).as_posix(), p.title, p.url_path)
+                         for p in seen)
+    assert _ROUTER_PAGES, "app.py registered no pages with st.navigation"
+    return list(_ROUTER_PAGES)
+
+
+def assert_registered(page_file: str) -> None:
+    """Fail (never skip) unless the router registers `page_file` (e.g. "pages/draw_page.py")."""
+    files = [f for f, _, _ in router_pages()]
+    assert page_file in files, f"app.py does not register {page_file}; it registers {files}"

@@ -3,14 +3,25 @@
 import numpy as np
 import pytest
 
-from tests.app.conftest import animation_spec, charts, frame_count, player_data, train_until_done
+from tests.app.conftest import (
+    animation_spec,
+    charts,
+    frame_count,
+    player_data,
+    router_pages,
+    train_until_done,
+)
 
 
 def test_every_page_renders_without_exception(app):
-    for page in ("pages/playground_page.py", "pages/draw_page.py", "pages/schedules_page.py", "pages/about_page.py"):
+    """Every page the router registers (read from st.navigation, not a list kept here), in turn."""
+    pages = router_pages()
+    assert len(pages) >= 7, pages
+    for page, title, _ in pages:
         app.switch_page(page).run()
         assert not app.exception, (page, app.exception)
-        assert app.title, f"{page} has no title"
+        assert app.title, f"{page} ({title}) has no title"
+        assert not app.error, (page, [e.value for e in app.error])
 
 
 def test_a_first_visit_plays_the_default_experiment_without_training(app):
