@@ -27,9 +27,8 @@ SECTIONS = handout.SECTIONS
 HIDE_IN_PRINT = ("stSidebar", "stHeader", "stToolbar", "stDecoration", "stSidebarCollapsedControl",
                  "stSlider", "stButton", "stDownloadButton", "stMultiSelect", "stExpander", "stStatusWidget")
 PAGE_CSS = ("<style>"
-            # a wide equation scrolls inside its column rather than spill over (none should: a
-            # browser test checks every equation fits at 1440×900 and 1280×720)
-            ".katex-display { overflow-x: auto; overflow-y: hidden; }"
+            # equations are split to fit their column: a browser test checks each one at 1440×900
+            # and 1280×720
             "@media print {"
             + ", ".join(f"[data-testid='{t}'], .stElementContainer:has(> [data-testid='{t}'])"
                         for t in HIDE_IN_PRINT) + " { display: none !important; }"

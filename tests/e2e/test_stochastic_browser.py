@@ -1,6 +1,7 @@
-"""A real browser on the Stochastic side page: the exact field of gaussian → 8 Gaussians needs no
-training; switching the noise off turns the SDE panel into the ODE (particles at a later frame
-move), and the animation plays."""
+"""A real browser on the Stochastic side page: a first visit shows a figure (the exact field of
+gaussian → 8 Gaussians needs no training, and stands in for the default moons, which has none);
+switching the noise off turns the SDE panel into the ODE (particles at a later frame move), and the
+animation plays."""
 
 from __future__ import annotations
 
@@ -33,14 +34,34 @@ SHOWN_XS = """() => {
 
 
 @pytest.fixture
-def stochastic_url(app_server):
+def stochastic_url(app_server, browser):
+    """The page's URL on a server that has already served one request: these tests are about a
+    fresh session, and a fresh server's first deep link is test_links_browser's business."""
+    ctx = browser.new_context()
+    warm = ctx.new_page()
+    warm.goto(app_server.url)
+    wait_idle(warm)
+    ctx.close()
     return app_server.url + "/stochastic"
+
+
+def test_first_visit_shows_a_figure(stochastic_url, page):
+    """A fresh session with the default settings (gaussian → moons, no trained model) opens on an
+    animation, not on an info box, and says which pair it shows."""
+    page.goto(stochastic_url)
+    wait_idle(page)
+    page.wait_for_function(f"({FRAME_XS})(60) !== null", timeout=60_000)
+    assert page.locator(".js-plotly-plot").count() >= 1
+    page.get_by_text("No exact field for these settings").wait_for(timeout=10_000)
+    assert "8 Gaussians" in page.locator("[data-testid='stAlert']").first.inner_text()
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert page.console_errors == [], page.console_errors
 
 
 def test_noise_toggle_changes_the_sde_animation(stochastic_url, page):
     page.goto(stochastic_url)
     wait_idle(page)
-    page.get_by_text("No exact field here").wait_for(timeout=30_000)  # moons is not a mixture
+    page.get_by_text("No exact field for these settings").wait_for(timeout=30_000)  # moons: none
     page.get_by_test_id("stSelectbox").filter(has_text="target ρ1").click()
     page.get_by_role("option", name="8 Gaussians", exact=True).click()
     wait_idle(page)
