@@ -37,7 +37,8 @@ def explore(interpolant: Interpolant, base: Distribution, target: Distribution, 
             n_paths: int = 8, frames: int = 41, seed: int = 0) -> dict[str, np.ndarray]:
     """Everything the explorer shows, from one seed: times (T,), samples (T, n, 2) of the true
     x_t from one draw of (x0, x1, z), mean and noisy paths (T, n_paths, 2) of its first n_paths
-    particles, and the marginal spread (T,)."""
+    particles, the marginal spread (T,), and "spread_no_noise" (T,): the spread of α x0 + β x1 for
+    the same pairs, i.e. the same α, β with γ = 0 (tr Cov x_t exceeds its square by about 2γ²)."""
     g = torch.Generator().manual_seed(seed)
     x0, x1 = base.sample(n, g), target.sample(n, g)
     z = torch.randn(n, 2, generator=g)
@@ -45,4 +46,4 @@ def explore(interpolant: Interpolant, base: Distribution, target: Distribution, 
     mean, noisy = conditional_paths(interpolant, x0, x1, z, times)
     k = min(n_paths, n)
     return {"times": times, "samples": noisy, "mean_paths": mean[:, :k], "noisy_paths": noisy[:, :k],
-            "spread": marginal_spread(noisy)}
+            "spread": marginal_spread(noisy), "spread_no_noise": marginal_spread(mean)}

@@ -74,6 +74,46 @@ def _f32(a) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(a, dtype=np.float32))
 
 
+def clean_number(value: float, digits: int = 4) -> str:
+    """A value as a person reads it: rounding noise near an integer or 0 removed (cos(π/2) is
+    6.12e-17 in floating point; it prints as 0), at most `digits` significant digits."""
+    v = float(value)
+    if not np.isfinite(v):
+        return str(v)
+    nearest = round(v)
+    if abs(v - nearest) <= 1e-9 * max(1.0, abs(nearest)):
+        v = float(nearest)
+    return f"{v:.{digits}g}".replace("-", "−") if v != 0 else "0"
+
+
+def log_ticks(lo: float, hi: float, max_ticks: int = 8) -> dict:
+    """Axis settings for a log axis over [lo, hi] (both > 0) with every tick label written in full
+    (0.001, 0.01, 0.1, 1, 10 or 0.2, 0.5, 1, 2): no "10" with a superscript, no bare "2 5" minor
+    labels that read as 2 > 10. Decades, or 1-2-5 steps when the range is short."""
+    lo, hi = float(lo), float(hi)
+    if not (np.isfinite(lo) and np.isfinite(hi) and 0 < lo <= hi):
+        return {}
+    e0, e1 = int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi)))
+    vals = []
+    for mantissas in ((1, 2, 5), (1,)):
+        vals = [m * 10.0**e for e in range(e0, e1 + 1) for m in mantissas if lo * 0.999 <= m * 10.0**e <= hi * 1.001]
+        if len(vals) <= max_ticks:
+            break
+    if len(vals) > max_ticks:  # many decades: every k-th one
+        vals = vals[:: int(np.ceil(len(vals) / max_ticks))]
+    if len(vals) < 2:  # a range inside one 1-2-5 step: its ends
+        vals = sorted({float(f"{lo:.2g}"), float(f"{hi:.2g}")})
+    return {"tickmode": "array", "tickvals": vals, "ticktext": [_full(v) for v in vals]}
+
+
+def _full(v: float) -> str:
+    """A positive tick value in plain digits: 1,000 or 0.0001, never 1e-04."""
+    if v >= 1:
+        return f"{v:,.10g}" if v < 1e15 else f"{v:.3g}"
+    digits = int(-np.floor(np.log10(v))) + 3
+    return f"{v:.{digits}f}".rstrip("0").rstrip(".")
+
+
 def figure_nbytes(fig: go.Figure) -> int:
     """Size in bytes of the figure's JSON (what a browser downloads)."""
     return len(fig.to_json())
@@ -284,7 +324,7 @@ def schedule_detail_figure(
         rows = [c for c in checks if bool(c[4]) == ok]
         if not rows:
             continue
-        text = [f"{n}: {'holds' if ok else 'FAILS'} (value {v:.4g})" for n, _, v, _, _ in rows]
+        text = [f"{n}: {'holds' if ok else 'FAILS'} (value {clean_number(v)})" for n, _, v, _, _ in rows]
         color = OK_COLOR if ok else BAD_COLOR
         marker = {
             "size": 16 if ok else 18,
@@ -443,8 +483,8 @@ def loss_figure(
             lo_hi = (min(lo_hi[0], finite_pos.min()), max(lo_hi[1], finite_pos.max()))
     log = log_y and positive
     yaxis = {"title": {"text": "loss"}, "type": "log" if log else "linear"}
-    if log and lo_hi[1] > 3 * lo_hi[0]:  # no crowded 2 … 9 labels: decades, or 1-2-5 over a short range
-        yaxis["dtick"] = 1 if lo_hi[1] > 30 * lo_hi[0] else "D2"
+    if log:  # full tick labels (0.01, 0.1, 1), never "10" with a superscript or bare "2 5"
+        yaxis.update(log_ticks(*lo_hi))
     layout = dict(
         height=height,
         margin=dict(l=70, r=20, t=40 if title else 20, b=50),
@@ -641,7 +681,7 @@ def animation_figure(
     webgl: bool = False,
     title: str | None = None,
     height: int = 520,
-    titles: Sequence[str] = ("learned drift: X_t", "true interpolant: x_t"),
+    titles: Sequence[str] = ("particles moved by the learned drift", "true interpolant: x_t"),
 ) -> go.Figure:
     """Particles carried from base (t = 0) to target (t = 1), played in the browser.
 
@@ -735,7 +775,7 @@ def animation_figure(
         y=0.0,
         xanchor="left",
         yanchor="top",
-        pad={"t": 45, "r": 10},
+        pad={"t": 40, "r": 10},
         buttons=buttons,
         font={"size": FONT},
     )
@@ -743,17 +783,17 @@ def animation_figure(
     slider = dict(
         active=0,
         steps=steps,
-        x=0.42,
-        len=0.58,
+        x=0.0,
+        len=1.0,
         y=0.0,
         xanchor="left",
         yanchor="top",
-        pad={"t": 30, "b": 0},
+        pad={"t": 85, "b": 0},  # a row of its own under the buttons: beside them it was covered
         transition={"duration": 0},
         currentvalue=current,
         font={"size": FONT - 3},
     )
-    margin = {"l": 50, "r": 20, "t": 80 if title else 40, "b": 100}
+    margin = {"l": 50, "r": 20, "t": 80 if title else 40, "b": 175}
     layout = dict(
         height=height,
         showlegend=False,
@@ -798,3 +838,29 @@ def line_figure(x: np.ndarray, y: np.ndarray, title: str, x_title: str = "t", y_
                        "xaxis": {"title": {"text": x_title}},
                        "yaxis": {"title": {"text": y_title}, "rangemode": "tozero"},
                        "margin": {"l": 50, "r": 10, "t": 50, "b": 40}}}
+
+
+def spread_figure(times: np.ndarray, spread: np.ndarray, reference: np.ndarray | None = None,
+                  height: int = 360) -> go.Figure:
+    """The marginal's spread √(tr Cov x_t) over times (T,), and, when given, the same α, β with
+    γ = 0 (reference (T,), dashed): noise adds 2γ² to tr Cov, so the gap between them is γ's."""
+    data = []
+    if reference is not None:
+        data.append(_trace("scatter", "lines", times, np.asarray(reference, dtype=float), "γ = 0 (same α, β)",
+                           line={"color": "#6b7280", "width": 3, "dash": "dash"},
+                           hovertemplate="γ = 0: %{y:.3f} at t = %{x:.2f}<extra></extra>"))
+    data.append(_trace("scatter", "lines", times, np.asarray(spread, dtype=float),
+                       "this schedule" if reference is not None else "x_t",
+                       line={"color": GAMMA_COLOR if reference is not None else ALPHA_COLOR, "width": 4},
+                       hovertemplate="spread: %{y:.3f} at t = %{x:.2f}<extra></extra>"))
+    layout = dict(
+        height=height,
+        margin={"l": 60, "r": 20, "t": 70, "b": 50},
+        hovermode="x unified",
+        showlegend=reference is not None,
+        legend={"orientation": "h", "x": 0, "y": 1.02, "xanchor": "left", "yanchor": "bottom"},
+        title={"text": "spread of x_t: √(tr Cov x_t)", "x": 0.0, "xanchor": "left", "y": 0.98, "yanchor": "top"},
+        xaxis={"range": [0, 1], "dtick": 0.25, "title": {"text": "t"}},
+        yaxis={"rangemode": "tozero", "title": {"text": "spread"}},
+    )
+    return _figure(data, layout)

@@ -37,3 +37,14 @@ def test_noise_widens_the_middle_of_the_path():
     mid = len(quiet["times"]) // 2
     assert noisy["spread"][mid] > quiet["spread"][mid] + 0.2
     np.testing.assert_allclose(noisy["spread"][[0, -1]], quiet["spread"][[0, -1]], rtol=1e-5)
+
+
+def test_spread_without_noise_is_that_of_the_same_pairs_with_gamma_zero():
+    """The explorer's γ = 0 reference is the spread of α x0 + β x1 for the same pairs: equal to the
+    spread of a γ = 0 run, and below the noisy one by 2γ² in tr Cov."""
+    base, target = make_distribution("gaussian"), make_distribution("moons")
+    noisy = explore(Interpolant(make_schedule("linear", "brownian", 1.0)), base, target, n=4000, seed=3)
+    quiet = explore(Interpolant(make_schedule("linear", "zero")), base, target, n=4000, seed=3)
+    np.testing.assert_allclose(noisy["spread_no_noise"], quiet["spread"], rtol=1e-5)
+    t = noisy["times"]
+    np.testing.assert_allclose(noisy["spread"] ** 2, noisy["spread_no_noise"] ** 2 + 2 * t * (1 - t), atol=0.06)

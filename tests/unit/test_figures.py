@@ -141,7 +141,8 @@ def test_axes_fixed_to_box_and_equal_aspect():
         assert tuple(ax.range) == (-3.0, 3.0) and ax.autorange is False
     assert lay.yaxis.scaleanchor == "x" and lay.yaxis2.scaleanchor == "x2"
     assert lay.uirevision and lay.height == 520
-    assert [a.text for a in lay.annotations] == ["<b>learned drift: X_t</b>", "<b>true interpolant: x_t</b>"]
+    assert [a.text for a in lay.annotations] == ["<b>particles moved by the learned drift</b>",
+                                                 "<b>true interpolant: x_t</b>"]
 
 
 def test_play_buttons_speeds_and_webgl_switch():
@@ -297,3 +298,55 @@ def test_path_lines_draw_each_path_separately_and_the_line_figure_holds_its_curv
     np.testing.assert_array_equal(x[4:7], paths[:, 1, 0])
     spec = line_figure([0, 0.5, 1], [1, 2, 3], "title", y_title="spread")
     assert spec["data"][0]["y"] == [1, 2, 3] and spec["layout"]["title"]["text"] == "title"
+
+
+def test_clean_number_removes_rounding_noise_only():
+    from playground.figures import clean_number
+
+    assert clean_number(np.cos(np.pi / 2)) == "0"  # 6.12e-17
+    assert clean_number(1 - 1e-16) == "1" and clean_number(-2.0000000001) == "−2"
+    assert clean_number(0.5) == "0.5" and clean_number(1e-6) == "1e−06"  # a real small value stays
+    assert clean_number(2.718281828) == "2.718" and clean_number(float("nan")) == "nan"
+
+
+def test_log_axes_write_every_tick_label_in_full():
+    """No "10" with a superscript and no bare "2 5" minor labels: each label is the full number and
+    the labels increase with their values."""
+    from playground.figures import log_ticks
+
+    for lo, hi in ((0.003, 40.0), (0.8, 3.0), (1e-6, 1e3), (2.1, 2.9)):
+        ticks = log_ticks(lo, hi)
+        vals, text = ticks["tickvals"], ticks["ticktext"]
+        assert 2 <= len(vals) <= 8, (lo, hi, vals)
+        assert vals == sorted(vals) and all(float(t.replace(",", "")) == v for t, v in zip(text, vals))
+        assert all("e" not in t and "^" not in t for t in text)
+        assert vals[0] >= lo * 0.99 - 0.05 * lo and vals[-1] <= hi * 1.01 + 0.05 * hi
+    assert log_ticks(0.8, 3.0)["ticktext"] == ["1", "2"]
+    assert log_ticks(0.0, 1.0) == {}
+    steps = np.arange(1, 1001)
+    fig = F.loss_figure(steps, 5.0 * np.exp(-steps / 200.0) + 0.01)
+    assert fig.layout.yaxis.type == "log" and fig.layout.yaxis.tickmode == "array"
+    assert [float(t) for t in fig.layout.yaxis.ticktext] == list(fig.layout.yaxis.tickvals)
+
+
+def test_animation_slider_has_its_own_row_under_the_buttons():
+    """Beside the buttons, the slider and its "t = 0.00" label were covered by the pause button in
+    a narrow column: it spans the width on a row of its own."""
+    traj = np.zeros((5, 10, 2), dtype=np.float32)
+    fig = F.animation_figure(traj, np.linspace(0, 1, 5))
+    menu, slider = fig.layout.updatemenus[0], fig.layout.sliders[0]
+    assert slider.x == 0 and slider.len == 1
+    assert slider.pad.t >= menu.pad.t + 40  # below the row of buttons (about 35 px tall)
+    assert fig.layout.margin.b >= slider.pad.t + 80
+
+
+def test_spread_figure_draws_the_gamma_zero_reference_when_given():
+    from playground.figures import spread_figure
+
+    t = np.linspace(0, 1, 11)
+    fig = spread_figure(t, 1 + t * (1 - t), np.ones_like(t))
+    fig = go.Figure(fig.to_dict())  # validates
+    assert [d.name for d in fig.data] == ["γ = 0 (same α, β)", "this schedule"]
+    assert fig.data[0].line.dash == "dash" and fig.layout.showlegend
+    alone = spread_figure(t, np.ones_like(t))
+    assert [d.name for d in alone.data] == ["x_t"] and not alone.layout.showlegend
