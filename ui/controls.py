@@ -19,6 +19,7 @@ from playground.sampling import SAMPLER_LABELS
 from playground.schedules import GAMMAS, PAIRS, resolve_schedule
 from playground.sde import EPSILON_SHAPE_LABELS, EPSILON_SHAPES
 from playground.sketch import schedule_svg
+from ui.literal import code, escape
 
 UI_LIMITS = {"steps": (0, 50_000), "seconds": (0.5, 600.0), "batch": (32, 2048), "width": (16, 512), "depth": (1, 6),
              "sample_steps": (2, MAX_FRAMES - 1)}
@@ -43,7 +44,8 @@ def distribution_controls(container=st) -> dict:
     """Base and target selectboxes: every registered preset, plus "user" (what the user drew or
     uploaded on the Draw page) when there is one for that side."""
     out = {}
-    for col, side, label, help_ in zip(container.columns(2), ("base", "target"), ("base ρ0", "target ρ1"),
+    # one under the other: side by side, a sidebar cut the names ("standard G", "two moon…")
+    for col, side, label, help_ in zip((container, container), ("base", "target"), ("base ρ0", "target ρ1"),
                                        ("where particles start (t = 0)", "where particles should end (t = 1)")):
         entry = _user_entry(side)
         names = list(DISTRIBUTIONS) + (["user"] if entry else [])
@@ -64,9 +66,13 @@ def schedule_controls(container=st, show_plot: bool = True) -> dict:
     """α/β pair, γ and its scale (and p for 'power'), optionally typed formulas, with a small plot
     of α, β, γ over t. A formula that fails a check is reported and the last valid one is used."""
     pairs, gammas = list(PAIRS), list(GAMMAS)
-    schedule = container.selectbox("α, β schedule", pairs, index=pairs.index(DEFAULTS.schedule),
-                                   key="schedule", format_func=lambda n: f"{n}: {PAIRS[n].label}",
-                                   **PERSIST)
+    ss = st.session_state  # typed α, β override the pair's: the menu says so instead of "linear: α = 1 − t"
+    typed = [s for s, k in (("α", "alpha_text"), ("β", "beta_text"))
+             if ss.get("use_formulas") and str(ss.get(k) or "").strip()]
+    schedule = container.selectbox("α, β schedule" + (f" ({' and '.join(typed)} typed below)" if typed else ""),
+                                   pairs, index=pairs.index(DEFAULTS.schedule), key="schedule",
+                                   format_func=(lambda n: f"{n}: {PAIRS[n].label}") if len(typed) < 2 else
+                                   (lambda n: f"{n} (not used: α, β typed)"), **PERSIST)
     power = DEFAULTS.power
     if schedule == "power":
         lo, hi = LIMITS["power"]
@@ -108,16 +114,18 @@ def formula_controls(container, values: dict) -> dict:
     if gamma.strip():
         trial["gamma"] = gamma.strip()
     problems = ExperimentConfig(**trial).schedule_problems()
-    if problems:
+    if problems:  # "rejected": for a page that shows the failure beside its plots (pages/schedules_page.py)
         for p in problems:
-            container.error(p)
+            container.error(escape(p))
         last = st.session_state.get("last_valid_formulas")
+        rejected = {"problems": problems, "typed": {"alpha": alpha.strip(), "beta": beta.strip(),
+                                                   "gamma": gamma.strip()}, "using": last}
         if last:
             container.caption("Using the last valid schedule: " + ", ".join(
-                f"{k} = {v}" for k, v in last.items() if v and k in ("alpha", "beta", "gamma")))
-            return {**values, **last}
+                f"{k} = {code(v)}" for k, v in last.items() if v and k in ("alpha", "beta", "gamma")))
+            return {**values, **last, "rejected": rejected}
         container.caption("Using the selected schedule until the formulas pass every check.")
-        return values
+        return {**values, "rejected": rejected}
     st.session_state["last_valid_formulas"] = {k: trial[k] for k in ("alpha", "beta", "gamma")}
     container.success("α(0)=1, α(1)=0, β(0)=0, β(1)=1, γ(0)=γ(1)=0, finite on [0, 1], γ ≥ 0: all hold")
     return trial
@@ -166,7 +174,7 @@ def training_controls(container=st) -> dict:
 
 def sampling_controls(container=st) -> dict:
     samplers = list(CHOICES["sampler"])
-    c1, c2 = container.columns(2)
+    c1 = c2 = container  # one under the other: in a column the sidebar cut "Heun (2 a s"
     sampler = c1.selectbox("integrator", samplers, index=samplers.index(DEFAULTS.sampler),
                            key="sampler", format_func=SAMPLER_LABELS.get, **PERSIST)
     steps = c2.slider("integration steps", *UI_LIMITS["sample_steps"], DEFAULTS.sample_steps,
