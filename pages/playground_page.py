@@ -106,7 +106,8 @@ if b4.button("Reset", key="reset", disabled=training, help="forget the model; Tr
     sess.reset(cfg)
     st.rerun()
 device, device_note = resolve_device(cfg.device)
-info.caption(f"Train for **{cfg.budget_text}** on **{device.type}**" + (" · training…" if training else ""))
+info.caption(f"Train for **{cfg.budget_text}** on **{device.type}**" + (" · training…" if training else "")
+             + (f" — {device_note}" if cfg.device != "auto" else ""))
 
 if stale and sess.has_model:
     st.warning("The settings changed since this model was trained (" + ", ".join(stale) + "). "

@@ -146,8 +146,8 @@ def budget_controls(container=st) -> dict:
     same run on every machine); steps = 0 (the default) trains for `seconds` (as many steps as fit)."""
     c1, c2 = container.columns(2)
     steps = c2.number_input("steps", 0, UI_LIMITS["steps"][1], DEFAULTS.steps, 500, key="steps", **PERSIST,
-                            help="optimizer steps; 0: train for the seconds on the left instead (the step "
-                                 "count then depends on the machine)")
+                            help=f"optimizer steps, 0 to {UI_LIMITS['steps'][1]:,}; 0: train for the seconds on "
+                                 "the left instead (the step count then depends on the machine)")
     lo, hi = UI_LIMITS["seconds"]
     seconds = c1.number_input("seconds", lo, hi, DEFAULT_SECONDS, 1.0, key="seconds", **PERSIST, format="%g",
                               disabled=steps > 0, help=f"seconds of training, {lo:g} to {hi:g}; used when steps "

@@ -80,7 +80,8 @@ def test_diverging_run_says_so_and_keeps_the_last_good_model(app):
 
 
 def test_exception_inside_a_training_step_keeps_the_last_complete_chunk(app, monkeypatch):
-    """drift_loss raises RuntimeError on its 5th call: a message, a consistent model equal to an
+    """A step's batch (draw_batch, used by every loss path) raises RuntimeError on its 5th call: a
+    message, a consistent model equal to an
     undisturbed run at the same step, a working page; Resume then ends exactly like a solo run."""
     import playground.training as training
 
@@ -89,7 +90,7 @@ def test_exception_inside_a_training_step_keeps_the_last_complete_chunk(app, mon
     app.button(key="train").click().run()
     sess = app.session_state["playground"]
     assert sess.status == "training" and sess.state.step > 0
-    real, calls = training.drift_loss, {"n": 0}
+    real, calls = training.draw_batch, {"n": 0}
 
     def failing(*args, **kwargs):
         calls["n"] += 1
@@ -97,7 +98,7 @@ def test_exception_inside_a_training_step_keeps_the_last_complete_chunk(app, mon
             raise RuntimeError("injected fault in a training step")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(training, "drift_loss", failing)
+    monkeypatch.setattr(training, "draw_batch", failing)
     app.run()
     sess = app.session_state["playground"]
     assert not app.exception, app.exception
@@ -109,7 +110,7 @@ def test_exception_inside_a_training_step_keeps_the_last_complete_chunk(app, mon
     assert sess.state.losses == losses
     for k, v in sess.state.model.state_dict().items():
         assert torch.equal(v, weights[k]), f"{k}: not the weights of the last complete chunk"
-    monkeypatch.setattr(training, "drift_loss", real)
+    monkeypatch.setattr(training, "draw_batch", real)
     app.button(key="resume").click().run()
     sess = train_until_done(app)
     assert sess.status == "done" and consistent(sess)
@@ -276,7 +277,7 @@ def no_commands(monkeypatch):
 
 URL_CASES = [
     # (id, query, widget key -> expected value, text the link notice must contain, or None)
-    ("negative steps", {"steps": "-5"}, {"steps": 10}, "steps"),
+    ("negative steps", {"steps": "-5"}, {"steps": 0}, "steps"),  # 0: train for the seconds
     ("huge steps", {"steps": "99999999"}, {"steps": 50_000}, "steps"),
     ("NaN and garbage", {"lr": "nan", "seed": "zz"}, {"lr": 0.01, "seed": 0}, "lr"),
     ("code as gamma", {"gamma": "__import__('os').system('id')"}, {"gamma": "zero"}, "gamma"),

@@ -41,3 +41,30 @@ def test_page_is_self_contained_and_capped():
     assert "<script src" not in html and "http" not in html
     with pytest.raises(ValueError, match="at most"):
         canvas_animation_html(np.zeros((2, MAX_PARTICLES + 1, 2), np.float32), [0, 1])
+
+
+def test_player_data_at_the_default_settings_stays_under_two_megabytes():
+    """What the browser receives for one animation at the defaults (1000 particles, 50 steps,
+    learned and true panels, 2000 faint target samples): at most 2 MB."""
+    from playground.canvas_anim import canvas_spec, spec_nbytes
+    from playground.config import ExperimentConfig
+    from ui.controls import ANIMATION_DEFAULTS
+
+    n, frames = ANIMATION_DEFAULTS["particles"], ExperimentConfig().sample_steps + 1
+    paths = np.random.default_rng(0).normal(size=(frames, n, 2)).astype(np.float32)
+    spec = canvas_spec(paths, np.linspace(0, 1, frames), paths, paths[-1, :2000], autoplay=True)
+    assert spec_nbytes(spec) == len(json.dumps(spec, separators=(",", ":")))
+    assert spec_nbytes(spec) <= 2_000_000
+
+
+def test_player_data_says_what_to_play_and_the_component_mounts_the_same_player():
+    from playground.canvas_anim import COMPONENT_JS, PLAYER_JS, canvas_spec
+
+    spec = canvas_spec(np.zeros((3, 4, 2), np.float32), [0, 0.5, 1], autoplay=True, hold=0.5,
+                       caption="live", meta={"name": "flow", "sig": "s1"})
+    assert spec["autoplay"] is True and spec["hold"] == 0.5 and spec["caption"] == "live"
+    assert spec["meta"] == {"name": "flow", "sig": "s1"} and spec["titles"] == ["learned drift: X_t"]
+    assert COMPONENT_JS.startswith(PLAYER_JS) and "export default function" in COMPONENT_JS
+    assert "mountFlowPlayer(parentElement" in COMPONENT_JS and "player.update(data)" in COMPONENT_JS
+    with pytest.raises(ValueError, match="paths must be"):
+        canvas_spec(np.zeros((3, 4), np.float32), [0, 0.5, 1])

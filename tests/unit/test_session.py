@@ -119,3 +119,66 @@ def test_loss_warning_judges_the_model_against_its_floor():
     untrained = PlaygroundSession()
     untrained.install_model(cfg, make_state(cfg).model.state_dict(), steps_done=300)
     assert "learning rate 0.01" in (untrained.loss_warning() or "")
+
+
+def test_live_flow_is_the_current_models_ode_from_fixed_particles():
+    """The live flow while training: fixed starting particles, carried by the current drift (one
+    Heun step checked by hand), recomputed when the model moves, cached while it does not."""
+    import torch
+
+    from playground.animation import LIVE_PARTICLES, LIVE_STEPS
+
+    sess = PlaygroundSession()
+    assert sess.live_flow() is None  # nothing trained yet
+    sess.start(CFG.replace(steps=100_000))
+    sess.train_for(0.05)
+    first = sess.live_flow()
+    assert first.paths.shape == (LIVE_STEPS + 1, LIVE_PARTICLES, 2)
+    assert first.true_frames.shape == first.paths.shape and first.arrows is None
+    assert sess.live_flow() is first  # same step: not recomputed
+    drift, t, x = sess.state.drift(), torch.from_numpy(first.times), torch.from_numpy(first.paths[0])
+    with torch.no_grad():  # Heun from t0 to t1, the oracle
+        h = float(t[1] - t[0])
+        k1 = drift(t[0].expand(len(x)), x)
+        k2 = drift(t[1].expand(len(x)), x + h * k1)
+    np.testing.assert_allclose(first.paths[1], (x + h / 2 * (k1 + k2)).numpy(), atol=1e-5)
+    sess.train_for(0.05)
+    later = sess.live_flow()
+    assert later is not first
+    np.testing.assert_array_equal(later.paths[0], first.paths[0])  # the same particles start
+    assert not np.allclose(later.paths[-1], first.paths[-1])  # carried by a different model
+
+
+def test_live_flow_of_an_sde_config_integrates_the_drift_alone():
+    cfg = CFG.replace(gamma="brownian", sampler="em", epsilon=1.0, steps=100_000)
+    sess = PlaygroundSession()
+    sess.start(cfg)
+    sess.train_for(0.05)
+    a = sess.live_flow()
+    sess._live = None  # recompute at the same step: an ODE (no noise), so the same paths
+    np.testing.assert_array_equal(sess.live_flow().paths, a.paths)
+
+
+def test_view_builds_once_per_key():
+    sess = PlaygroundSession()
+    calls = []
+    build = lambda: calls.append(1) or len(calls)  # noqa: E731
+    assert sess.view("x", (1, "a"), build) == 1
+    assert sess.view("x", (1, "a"), build) == 1 and len(calls) == 1
+    assert sess.view("x", (2, "a"), build) == 2
+    sess.start(CFG)  # a new model forgets every view
+    assert sess.view("x", (2, "a"), build) == 3
+
+
+def test_installed_weights_keep_their_facts_until_this_session_trains():
+    trained = PlaygroundSession()
+    trained.start(CFG)
+    _train_to_end(trained)
+    shown = PlaygroundSession()
+    facts = {"title": "a scene", "steps": 120, "metrics": {"energy_distance": 0.001}}
+    shown.install_model(CFG.replace(steps=100_000), trained.state.model.state_dict(), 120, facts=facts)
+    assert shown.pretrained == facts and shown.status == "stopped" and shown.state.losses == []
+    assert shown.has_model and shown.live_flow() is not None
+    shown.resume(CFG.replace(steps=100_000))
+    shown.train_for(0.05)
+    assert shown.pretrained is None and shown.state.step > 120

@@ -1,0 +1,53 @@
+"""The Playground's live fragment under AppTest: while a model trains it draws that model's flow,
+and Stop ends it cleanly with the full animation of the stopped model in the same place."""
+
+import numpy as np
+
+from tests.app.conftest import player_data, player_paths
+
+
+def test_the_live_fragment_draws_the_current_models_flow_and_stops_on_stop(app):
+    app.number_input(key="steps").set_value(50_000).run()  # longer than this test
+    app.button(key="train").click().run()  # one fragment run: a short first chunk
+    sess = app.session_state["playground"]
+    assert not app.exception, app.exception
+    assert sess.status == "training" and sess.state.step > 0
+    data = player_data(app)
+    assert data["meta"]["kind"] == "live" and data["meta"]["step"] == sess.state.step
+    live = sess.live_flow()  # the library's flow of the model as it is now
+    np.testing.assert_allclose(player_paths(data), live.paths, rtol=0, atol=0)
+    np.testing.assert_allclose(player_paths(data, 1), live.true_frames, rtol=0, atol=0)
+    assert data["autoplay"] and data["panels"][0]["n"] == live.paths.shape[1]
+    first_step, first_end = sess.state.step, player_paths(data)[-1]
+
+    app.run()  # the next fragment run trains on and redraws
+    sess = app.session_state["playground"]
+    data = player_data(app)
+    assert sess.state.step > first_step and data["meta"]["step"] == sess.state.step
+    assert not np.array_equal(player_paths(data)[-1], first_end), "the flow did not follow the model"
+
+    app.button(key="stop_training").click().run()
+    sess = app.session_state["playground"]
+    stopped = sess.state.step
+    assert sess.status == "stopped" and not app.exception
+    app.run()
+    assert app.session_state["playground"].state.step == stopped, "training went on after Stop"
+    data = player_data(app)
+    assert data["meta"]["kind"] == "final" and data["meta"]["step"] == stopped
+    assert data["panels"][0]["n"] == 1000 and data["T"] == 51  # the full animation, same place
+    assert not app.button(key="train").disabled and app.button(key="stop_training").disabled
+
+
+def test_a_time_budget_trains_until_its_seconds_are_spent(app):
+    app.number_input(key="seconds").set_value(1.0).run()
+    app.button(key="train").click().run()
+    sess = app.session_state["playground"]
+    for _ in range(20):
+        if sess.status != "training":
+            break
+        app.run()
+        sess = app.session_state["playground"]
+    assert sess.status == "done" and sess.state.config.steps == 0
+    assert sess.state.train_seconds >= 1.0 and sess.state.step == len(sess.state.losses) > 0
+    assert player_data(app)["meta"] == {**player_data(app)["meta"], "kind": "final", "step": sess.state.step}
+    assert [m.value for m in app.metric][0] == f"{sess.state.step:,}"
