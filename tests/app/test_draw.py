@@ -3,8 +3,8 @@
 The canvas is a custom component (an UnknownElement here): its value is injected through
 `at.session_state[canvas key]` in the shape the component reports, {"drawing": {"raw": json}}.
 The JSON below is what streamlit-drawable-canvas 0.13 sent from Chromium for a mouse stroke and
-for two clicks in point mode. Until app.py lists pages/draw_page.py, the page runs under a small
-navigation script of its own (same page file, absolute paths).
+for two clicks in point mode. The page is opened through the router (app.py), which must register
+it: a missing registration fails, never falls back to another router.
 """
 
 import io
@@ -16,16 +16,8 @@ import pytest
 from PIL import Image
 
 from playground.distributions import make_distribution
-from tests.app.conftest import ROOT, animation_spec, charts, train_until_done
+from tests.app.conftest import ROOT, animation_spec, assert_registered, charts, train_until_done
 from ui import draw as d
-
-NAV = """
-import streamlit as st
-st.navigation([st.Page({draw!r}, title="Draw", url_path="draw", default=True),
-               st.Page({about!r}, title="About", url_path="about"),
-               st.Page({playground!r}, title="Playground", url_path="playground")]).run()
-"""
-REGISTERED = "pages/draw_page.py" in (ROOT / "app.py").read_text()
 
 # A horizontal stroke from x = 50 to 350 px at y = 200 px on the 400 x 400 canvas (from Chromium).
 STROKE = {"version": "7.4.0", "objects": [{
@@ -50,30 +42,27 @@ def canvas_value(json_data):
 
 
 def open_draw():
-    """The Draw page after one run: through app.py once it lists the page, else a tiny router."""
+    """The Draw page after one run, reached through the router as a user would."""
     from streamlit.testing.v1 import AppTest
 
-    if REGISTERED:
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-        at.run()
-        at.switch_page("pages/draw_page.py").run()
-    else:
-        pages = {name: str(ROOT / "pages" / f"{name}_page.py") for name in ("draw", "about", "playground")}
-        at = AppTest.from_string(NAV.format(**pages), default_timeout=120)
-        at.run()
+    assert_registered("pages/draw_page.py")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("pages/draw_page.py").run()
     assert not at.exception, at.exception
     return at
 
 
 def switch(at, page: str):
-    at.switch_page(f"pages/{page}_page.py" if REGISTERED else str(ROOT / "pages" / f"{page}_page.py")).run()
+    at.switch_page(f"pages/{page}_page.py").run()
     assert not at.exception, at.exception
 
 
-def png(size=(64, 64), square=True) -> bytes:
+def png(size=(64, 64), square=True, area=(16, 16, 48, 48)) -> bytes:
+    """A white image with a black rectangle `area` (left, top, right, bottom pixels)."""
     img = Image.new("RGB", size, "white")
     if square:
-        img.paste((0, 0, 0), (16, 16, 48, 48))
+        img.paste((0, 0, 0), area)
     buf = io.BytesIO()
     img.save(buf, format="PNG")
     return buf.getvalue()
@@ -205,14 +194,21 @@ def test_image_upload_then_download_and_load_back_as_csv():
     at = open_draw()
     at.radio(key="draw_side").set_value("base").run()
     at.radio(key="draw_source_base").set_value("image").run()
-    at.file_uploader(key="draw_upload_base_image").set_value(("square.png", png(), "image/png")).run()
+    # an off-centre, non-square block: columns 8..24, rows 8..40 of 64 (the image's upper left), so
+    # a vertical flip, a horizontal flip or a transpose of the image would all land elsewhere
+    at.file_uploader(key="draw_upload_base_image").set_value(
+        ("corner.png", png(area=(8, 8, 24, 40)), "image/png")).run()
     assert errors(at) == []
     at.button(key="draw_use_base").click().run()
     entry = at.session_state["user_dist"]["base"]
     pts = np.array(entry["params"]["points"])
     assert entry["name"] == "cloud" and len(pts) == 20_000
     assert entry["params"]["bandwidth"] == pytest.approx(8 / 64, abs=1e-4)  # one pixel in box units
-    assert np.abs(pts).max() <= 2.0 + 1e-3  # the square spans pixels 16..48 of 64: [-2, 2]
+    # pixel (column c, row r) of 64 is at x = (c − 32)/8, y = (32 − r)/8: the top row is at y = +4
+    x, y = pts[:, 0], pts[:, 1]
+    assert x.min() >= -3.0 - 1e-3 and x.max() <= -1.0 + 1e-3, (x.min(), x.max())
+    assert y.min() >= -1.0 - 1e-3 and y.max() <= 3.0 + 1e-3, (y.min(), y.max())
+    assert np.median(x) == pytest.approx(-2.0, abs=0.1) and np.median(y) == pytest.approx(1.0, abs=0.1)
     assert at.get("download_button"), "no download button"
     # the downloaded CSV (what the button serves) loads back as the same points
     at.radio(key="draw_source_base").set_value("csv").run()
@@ -267,8 +263,7 @@ def test_use_as_target_selects_it_and_the_playground_trains_on_it():
     entry = store_stroke_as_target(at)
     assert at.session_state["target"] == "user"
     switch(at, "playground")
-    if at.selectbox(key="target").value != "user":  # options are shown as labels: "yours: ..."
-        pytest.skip("the Playground's target menu does not offer the user's distribution yet")
+    assert at.selectbox(key="target").value == "user", "the Playground's target menu ignores the drawing"
     assert f"yours: {entry['label']}" in at.selectbox(key="target").options
     at.number_input(key="steps").set_value(30)
     at.run()
