@@ -77,15 +77,22 @@ WHAT_IS_TRAINED = """what is trained when:
   --model learned (default) trains the drift b(t, x). The denoiser eta(t, x) = E[z | x_t = x],
   whose score is s = -eta/gamma, is learned beside it in the same run, on a second head of the
   same network, when gamma > 0 or --sampler em is asked (--denoiser auto; 'on' forces it, 'off'
-  never learns it). With gamma = 0 and a standard Gaussian base it learns eta = E[x0 | x_t]
-  instead (one-sided, s = -eta/alpha). --model exact trains nothing: it samples the closed-form
+  never learns it). With gamma = 0, a standard Gaussian base and the independent coupling it
+  learns eta = E[x0 | x_t] instead (one-sided, s = -eta/alpha; under --coupling ot or mirror x0
+  depends on x1 and that identity fails, so a score there needs gamma > 0). --model exact trains nothing: it samples the closed-form
   drift and score of a Gaussian-mixture pair (gaussian, 8gaussians, mixture, cloud; independent
   coupling); any other pair is an error (exit status 2).
 sampling: --sampler euler|heun|rk4 integrate the ODE dX = b dt on [0, 1]. --sampler em is
   Euler-Maruyama for the SDE dX = [b + eps(t) s] dt + sqrt(2 eps(t)) dW (backward: b - eps s),
   eps(t) = --epsilon times --epsilon-shape (constant, bump = 4t(1-t), sinesquared = sin^2(pi t)),
   on [t0, 1 - t0] (--t0) where the score is finite; --epsilon 0 is the ODE. metrics.json
-  reports path_straightness and path_curvature of the recorded paths."""
+  reports path_straightness and path_curvature of the recorded paths. --sample-steps N is the
+  number of integration steps (Euler evaluates b once a step, Heun twice, RK4 four times;
+  metrics.json reports drift_evaluations); --nfe is its old name.
+warnings: a config that runs but gives a degenerate result (encdec with gamma = 0, where x_t is
+  a single point at t = 1/2; --coupling mirror with a target other than the base, which is not
+  used) prints 'warning: ...' on stderr before training. --power starts at 1: p < 1 makes the
+  drift infinite at t = 0 and 1."""
 
 
 class _Parser(argparse.ArgumentParser):
