@@ -13,6 +13,7 @@ import torch
 from playground.config import ExperimentConfig
 from playground.figures import ALPHA_COLOR, BETA_COLOR, clouds_figure
 from ui import draw as d
+from ui.literal import code, escape
 
 P = {"persist_state": "session"}
 DEFAULTS = ExperimentConfig()
@@ -71,7 +72,7 @@ def uploaded(side: str, kind: str, label: str, types: list[str]) -> tuple[str, b
                               on_change=remember_upload, args=(key,))
     if upload is None and key in files:
         c1, c2 = st.columns([3, 1])
-        c1.caption(f"Using **{files[key][0]}**, uploaded earlier.")
+        c1.caption(f"Using {code(files[key][0])}, uploaded earlier.")
         if c2.button("forget it", key=f"draw_forget_file_{side}_{kind}", type="tertiary"):
             files.pop(key, None)
             st.rerun()
@@ -169,17 +170,17 @@ with right:
     pair = (mine, other_pts) if side == "base" else (other_pts, mine)
     titles = (mine_title, other_title) if side == "base" else (other_title, mine_title)
     st.plotly_chart(clouds_figure(*pair, height=320, titles=titles), key="draw_preview",
-                    config={"displayModeBar": False})
-    yours = d.entry_label(shown) if shown else "nothing yet"
+                    config={"displayModeBar": False}, theme=None)
+    yours = escape(d.entry_label(shown)) if shown else "nothing yet"
     st.caption(f"{PREVIEW_N:,} samples each, before training. Yours: {yours}. "
                f"The Playground's {other}: {other_label}.")
 
     if problem:
-        st.error(problem)
+        st.error(escape(problem))
     elif made is None:
         st.caption(HINTS[source])
     elif made.notes:
-        st.info("; ".join(made.notes))
+        st.info(escape("; ".join(made.notes)))
 
     b1, b2, b3 = st.columns([1, 1, 1])
     if b1.button(f"Use as {side}", key=f"draw_use_{side}", type="primary", disabled=made is None,
@@ -200,9 +201,9 @@ with right:
     if stored is None:
         st.caption(f"Nothing stored for the {side} yet.")
     elif made is not None and stored == made.entry:
-        st.success(f"Stored as the {side}: **{d.entry_label(stored)}**. The Playground's {side} menu "
-                   f"offers it as “yours: {d.entry_label(stored)}”"
+        st.success(f"Stored as the {side}: **{escape(d.entry_label(stored))}**. The Playground's {side} menu "
+                   f"offers it as “yours: {escape(d.entry_label(stored))}”"
                    + (" and uses it now." if st.session_state.get(side) == "user" else "."))
     else:
-        st.caption(f"Stored for the {side}: **{d.entry_label(stored)}**"
+        st.caption(f"Stored for the {side}: **{escape(d.entry_label(stored))}**"
                    + (f" (press **Use as {side}** to replace it with this one)." if made else "."))

@@ -16,7 +16,12 @@ from __future__ import annotations
 
 import re
 
-_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=^&\"'%@,;?/])")
+_INLINE = re.compile(r"([\\`*_\[\]<>~$|&:/])")
+"""What means something anywhere in a line: emphasis, code, links, HTML and entities, strike-through,
+LaTeX, tables, and colons (Streamlit reads :name as a directive and :smile: as an emoji; checked in
+Chromium: only escaping every colon stops both, and :material/icon: needs its slash escaped too)."""
+_BLOCK_START = re.compile(r"^(\s*)([#>+\-=]|\d+(?=[.)]))")
+"""What starts a heading, quote, list or rule at the start of a line (a digit run before . or )."""
 
 
 def _one_line(text) -> str:
@@ -24,9 +29,16 @@ def _one_line(text) -> str:
 
 
 def escape(text) -> str:
-    """`text` with every ASCII punctuation character that markdown, LaTeX (`$`), directives (`:`)
-    or HTML could read escaped by a backslash; it renders exactly as typed."""
-    return _SPECIAL.sub(r"\\\1", _one_line(text))
+    """`text` with a backslash before every character that markdown, LaTeX (`$`), Streamlit's
+    directives and short codes (`:`) or HTML could read, and before what would start a block at
+    its beginning (#, >, -, +, "1."); it renders exactly as typed. Words, digits, commas and full
+    stops are left alone, so the markdown source stays readable."""
+    s = _INLINE.sub(r"\\\1", _one_line(text))
+    m = _BLOCK_START.match(s)
+    if m and m.group(2).isdigit():  # "1. item": escape the dot or parenthesis after the number
+        end = m.end()
+        return s[:end] + "\\" + s[end:]
+    return _BLOCK_START.sub(r"\1\\\2", s, count=1)
 
 
 def code(text) -> str:

@@ -9,6 +9,7 @@ it: a missing registration fails, never falls back to another router.
 
 import io
 import json
+import re
 import sys
 
 import numpy as np
@@ -69,7 +70,8 @@ def png(size=(64, 64), square=True, area=(16, 16, 48, 48)) -> bytes:
 
 
 def errors(at) -> list[str]:
-    return [e.value for e in at.error]
+    """The error messages as a reader sees them (user text is markdown-escaped: ui.literal)."""
+    return [re.sub(r"\\(.)", r"\1", e.value) for e in at.error]
 
 
 def preview_trace(at, side: str) -> dict:
