@@ -250,3 +250,20 @@ def test_encdec_warning_is_given_exactly_when_the_exact_flow_misses(gamma, warne
     bound = floor_bound(make_distribution("8gaussians"), 4000, gen(4))
     ed = _exact_run(schedule="encdec", gamma=gamma)["energy_distance"]
     assert (ed > 20 * bound) if warned else (ed <= bound), ed
+
+
+@pytest.mark.parametrize("changes,warned", [
+    (dict(schedule="power", power=4.0), True),     # √(α² + β²) = 0.088 at t = ½
+    (dict(schedule="power", power=10.0), True),
+    (dict(schedule="power", power=3.0), False),    # 0.18
+    (dict(schedule="power", power=10.0, gamma="brownian"), False),
+    (dict(schedule="encdec", gamma="sinesquared", gamma_scale=0.05), True),
+    (dict(schedule="linear"), False),
+    (dict(schedule="trig-vp", gamma="sinesquared"), False),  # x_½ = z: small α, β but γ = 1
+])
+def test_a_squeezed_interpolant_is_warned_about(changes, warned):
+    """Not a point mass, but nearly: √(α² + β² + γ²) < 0.1 inside (0, 1). Measured with a trained
+    drift (1500 steps, γ = 0, Gaussian → 8 Gaussians): p = 2, 3, 4, 5 end at 1.8×, 3.8×, 19×, 30×
+    the noise floor; with γ = √(t(1 − t)), p = 5 and 10 at 2.7× and 3.6×."""
+    text = " ".join(config_warnings(ExperimentConfig(**changes)))
+    assert ("squeezed" in text) == warned, text
