@@ -29,22 +29,24 @@ from ui.stochastic import choose_model, memo, on_click, sde_controls
 
 NO_BAR = {"displayModeBar": False}
 
-st.title("Stochastic side: score, SDE, couplings, exact fields")
-st.caption("With γ > 0 the Playground also learns the denoiser η̂(t, x) = E[z | x_t = x], whose score "
-           "is s = −η̂/γ. Then, for every ε(t) ≥ 0, dX = [b + ε s] dt + √(2ε) dW carries ρ0 to ρ1 "
-           "like the ODE dX = b dt: the noise level is chosen at sampling time, with no retraining.")
+st.title("Stochastic side")
+st.caption("Score, SDE, couplings and exact fields. With γ > 0 the Playground also learns the "
+           "denoiser η̂(t, x) = E[z | x_t = x], whose score is s = −η̂/γ. Then, for every ε(t) ≥ 0, "
+           "dX = [b + ε s] dt + √(2ε) dW carries ρ0 to ρ1 like the ODE dX = b dt: the noise level is "
+           "chosen at sampling time, with no retraining.")
 
 sess = playground_session()
 view, message = choose_model(sess)
 if view is None:
     st.info(message)
     st.stop()
-if message:
-    st.info(message)
 score_note = ("" if view.has_score else
               " — no score: γ = 0 and no denoiser (train with γ > 0 on the Playground, or use the "
               "exact field)")
-st.caption(f"Model: **{view.label}**{score_note}.")
+if message:  # the sidebar's pair has no exact field: the note says which one is shown instead
+    st.info(message)
+else:
+    st.caption(f"Model: **{view.label}**{score_note}.")
 
 tab_sde, tab_coupling, tab_exact, tab_quality = st.tabs(
     ["SDE vs ODE", "Couplings", "Exact field", "Quality and likelihood"])

@@ -65,7 +65,7 @@ def _titles(titles: Sequence[str]) -> list[dict]:
     return [{"text": f"<b>{t}</b>", "x": 0.5, "y": 1.0, "showarrow": False,
              "xref": ("x" if i == 0 else f"x{i + 1}") + " domain",
              "yref": ("y" if i == 0 else f"y{i + 1}") + " domain",
-             "xanchor": "center", "yanchor": "bottom", "yshift": 6, "font": {"size": FONT}}
+             "xanchor": "center", "yanchor": "bottom", "yshift": 6, "font": {"size": FONT, "color": "#111"}}
             for i, t in enumerate(titles)]
 
 
@@ -268,6 +268,6 @@ def drift_arrow_figures(axis: np.ndarray, fields: Mapping[str, np.ndarray], *, b
             fig.update_traces(visible=False)
             fig.add_annotation(text=f"b = 0 everywhere at this t<br>(largest |b|: {peaks[title]:.0e}, rounding)",
                                x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
-                               font={"size": FONT + 2}, bgcolor="rgba(255,255,255,0.85)")
+                               font={"size": FONT + 2, "color": "#222"}, bgcolor="rgba(255,255,255,0.85)")
         out.append(fig)
     return out

@@ -91,9 +91,8 @@ def choose_model(sess) -> tuple[ModelView | None, str]:
         fallback = cfg.replace(base=FALLBACK[0], target=FALLBACK[1], base_params={}, target_params={})
         if exact_unavailable(fallback) is not None:
             return None, f"No exact field here: {why}."
-        note = (f"No exact field for these settings: {why}. Showing the exact field of "
-                f"{dist_label(FALLBACK[0])} → {dist_label(FALLBACK[1])} with your schedule instead; pick "
-                "Gaussian-mixture presets in the sidebar, or train a model on the Playground page.")
+        note = (f"No exact field for these settings: {why}. Showing {dist_label(FALLBACK[0])} → "
+                f"{dist_label(FALLBACK[1])} with your schedule instead.")
         cfg = fallback
     return memo(("view",) + exact_view_key(cfg), lambda: exact_view(cfg)), note
 
@@ -115,16 +114,19 @@ def sde_controls(has_score: bool) -> dict:
     modes = list(COMPARE_MODES)
     mode = c3.radio("compare", modes, key="sto_compare", format_func=COMPARE_MODES.get,
                     horizontal=True, **PERSIST)
-    d1, d2, d3, d4 = st.columns(4)
+    # one row (the animation starts higher up); the second ε only when it is used
+    two = mode == "two-eps"
+    cols = st.columns([4, 3, 3, 3, 4] if two else [4, 3, 3, 4])
+    d1, d2, d3, d4, d5 = cols if two else (cols[0], None, *cols[1:])
     noise = d1.toggle("noise on (SDE)", True, key="sto_noise", **PERSIST,
                       help="off sets ε = 0: the SDE panel becomes the ODE (Euler), identical to it")
     eps2 = 2.0
-    if mode == "two-eps":
+    if two:
         eps2 = d2.slider("second ε", 0.0, 5.0, 2.0, 0.05, key="sto_eps2", **PERSIST)
     steps = d3.slider("time steps", 20, 200, 100, 4, key="sto_steps", **PERSIST,
                       help="integration steps = animation frames − 1 (integrators: drift evaluations)")
     particles = d4.slider("particles", 200, 2000, 1000, 100, key="sto_particles", **PERSIST)
-    t0 = st.select_slider("t0: SDE on [t0, 1 − t0]", [1e-4, 1e-3, 1e-2, 3e-2], DEFAULT_T0,
+    t0 = d5.select_slider("t0: SDE on [t0, 1 − t0]", [1e-4, 1e-3, 1e-2, 3e-2], DEFAULT_T0,
                           key="sto_t0", format_func=lambda v: f"{v:g}", **PERSIST,
                           help="the score −η/γ is singular where γ = 0 (t = 0 and t = 1); measured: "
                                "1e-4 and 1e-3 sample equally well, 1e-2 is 1.5× and 3e-2 4.5× "
