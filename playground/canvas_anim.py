@@ -194,10 +194,9 @@ function mountFlowPlayer(root, S0) {
   load(S0);
   const api = {frame: () => frame, drawn: () => drawn, updates: () => updates, playing: () => playing,
     T: () => S.T, meta: () => S.meta, update: load,
-    position: (panel, j) => { const p = P[panel], i = p.order.indexOf(j), o = (frame * p.n + i) * 2;
+    position: (panel, j) => api.at(frame, panel, j),
+    at: (k, panel, j) => { const p = P[panel], i = p.order.indexOf(j), o = (k * p.n + i) * 2;
       return [p.xy[o], p.xy[o + 1]]; },
-    xs: (panel, k) => { const p = P[panel], o = frame * p.n * 2, out = [];
-      for (let i = 0; i < Math.min(k, p.n); i++) out.push(p.xy[o + 2 * p.order.indexOf(i)]); return out; },
     destroy: () => { playing = false; if (ro) ro.disconnect(); wrap.remove(); }};
   return api;
 }

@@ -26,7 +26,7 @@ FINAL_FPS = 30
 
 def player_size(present: bool) -> int:
     """Largest panel side in px (the player shrinks to its column)."""
-    return 560 if present else 440
+    return 450 if present else 440
 
 
 def live_spec(sess: PlaygroundSession, present: bool = False) -> dict | None:

@@ -69,20 +69,102 @@ def test_shared_link_in_a_fresh_context_shows_the_same_settings(app_server, brow
     ctx.close()
 
 
+FLOW_PLAYING = "() => !!(window.flowPlayers && window.flowPlayers.flow) && window.flowPlayers.flow.playing()"
+
+
 def test_presentation_view_fills_a_projector_screen(app_server, browser):
     ctx = browser.new_context(viewport={"width": 1280, "height": 720})
     page = ctx.new_page()
     page.goto(f"{app_server.url}/?present=1&scene=moons")
     wait_idle(page)
-    plot = page.locator(".js-plotly-plot").filter(has=page.locator(".updatemenu-button")).first
-    plot.wait_for(timeout=60_000)
-    page.wait_for_timeout(1000)
+    page.wait_for_function(FLOW_PLAYING, timeout=60_000)
+    page.wait_for_timeout(500)
     assert not page.locator("[data-testid='stSidebar']").is_visible()
-    box = plot.bounding_box()
+    box = page.locator(".flowplayer").bounding_box()
     area = box["width"] * min(box["height"], 720 - box["y"]) / (1280 * 720)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "present-1280x720.png"))
-    assert area > 0.5, f"the animation covers only {area:.0%} of the screen"
-    assert page.locator(".updatemenu-button").filter(has_text="1×").count() == 1  # play stays reachable
-    assert page.locator(".slider-container").count() >= 1
+    assert area > 0.45, f"the animation covers only {area:.0%} of the screen"
+    bar = page.locator(".flowplayer .bar").bounding_box()
+    assert bar["y"] + bar["height"] <= 720, "play and the time slider are below the screen"
+    ctx.close()
+
+
+def test_presentation_text_is_readable_from_the_back_of_a_hall(app_server, browser):
+    ctx = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = ctx.new_page()
+    page.goto(f"{app_server.url}/?present=1&scene=moons")
+    wait_idle(page)
+    page.wait_for_function(FLOW_PLAYING, timeout=60_000)
+    style = """(el) => { const s = getComputedStyle(el); return [parseFloat(s.fontSize),
+        s.color.match(/\\d+/g).slice(0, 3).map(Number)]; }"""
+    for selector in (".flowplayer .titles div", ".flowplayer .t", ".flowplayer .play", "h1"):
+        size, rgb = page.locator(selector).first.evaluate(style)
+        assert size >= 16, (selector, size)
+        if selector in (".flowplayer .titles div", "h1"):
+            assert max(rgb) <= 80, f"{selector} is not dark: rgb{tuple(rgb)}"
+    title = page.locator("h1").first.inner_text()
+    assert title.startswith("Gaussian → two moons") and "moons" in title and "linear" not in title
+    for name in ("Train", "Stop", "Resume", "Reset", "Exit"):
+        label = page.get_by_role("button", name=name, exact=True).locator("p").first
+        assert label.evaluate("(el) => el.scrollWidth <= el.clientWidth + 1"), f"{name} is truncated"
+        size = label.evaluate("(el) => parseFloat(getComputedStyle(el).fontSize)")
+        assert size >= 16, (name, size)
+    ctx.close()
+
+
+def _tab_to(page, accessible: str, limit: int = 40) -> None:
+    """Press Tab until the focused element has this aria-label or text (keyboard reachability)."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        focused = page.evaluate("() => { const e = document.activeElement; return [e.getAttribute('aria-label'), "
+                                "e.innerText || ''] }")
+        if accessible in (focused[0] or "") or accessible == (focused[1] or "").strip():
+            return
+    raise AssertionError(f"{accessible!r} is not reachable with the Tab key")
+
+
+def test_presentation_scene_picker_and_exit_work_from_the_keyboard(app_server, browser):
+    from playground.scenes import SCENES
+
+    ctx = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = ctx.new_page()
+    page.goto(f"{app_server.url}/?present=1&scene=moons")
+    wait_idle(page)
+    page.wait_for_function(FLOW_PLAYING, timeout=60_000)
+    _tab_to(page, "scene")
+    page.keyboard.press("ArrowDown")  # open the menu, move to another scene
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"scene=(?!moons)"), timeout=60_000)
+    name = re.search(r"scene=([\w-]+)", page.url).group(1)
+    page.get_by_role("heading", name=SCENES[name].title).wait_for(timeout=60_000)
+    wait_idle(page)
+    page.wait_for_function(FLOW_PLAYING, timeout=60_000)
+    assert page.evaluate("window.flowPlayers.flow.meta().kind") == "final" and "present=1" in page.url
+    _tab_to(page, "Exit")
+    page.keyboard.press("Enter")
+    page.locator("[data-testid='stSidebar']").wait_for(state="visible", timeout=60_000)
+    wait_idle(page)
+    assert "present=1" not in page.url
+    assert page.get_by_role("heading", name="Stochastic interpolant playground").is_visible()
+    ctx.close()
+
+
+def test_the_share_link_is_the_full_address_and_reopens_the_settings(app_server, browser):
+    ctx = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = ctx.new_page()
+    page.goto(f"{app_server.url}/?target=8gaussians&seed=5")
+    wait_idle(page)
+    page.get_by_text("Share and save: link, config JSON").click()
+    code = page.locator("[data-testid='stCode']").filter(has_text="target=8gaussians").first
+    link = code.inner_text().strip()
+    assert link.startswith(app_server.url) and "seed=5" in link, link
+    assert code.locator("button").count() >= 1  # the copy button
+    other = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
+    other.goto(link)
+    wait_idle(other)
+    assert other.get_by_role("combobox", name="target ρ1").input_value() == "8 Gaussians"
+    assert other.get_by_role("spinbutton", name="seed", exact=True).input_value() == "5"
+    other.context.close()
     ctx.close()
