@@ -3,6 +3,13 @@
 `FieldMLP` maps time t (n,) and points x (n, 2) to a vector (n, 2): the drift b̂(t, x), or the
 denoiser η̂(t, x). Time enters through [t, sin(2πkt), cos(2πkt)] for k = 1..F, concatenated with
 x. Weights are initialised from an explicit `torch.Generator` (no global seeding).
+
+`regression_grads(net, t, x, target)` is the training step's forward and backward written out by
+hand (matrix products and each activation's fused backward kernel, no autograd graph): the
+gradient of mean_n |net(t, x) − target|² lands in every parameter's `.grad`, as
+`loss.backward()` would put it (tests/unit/test_models.py checks it against autograd). It is
+the bulk of a small model's training step, so the saved graph bookkeeping is felt
+(bench/throughput.py measures it).
 """
 
 from __future__ import annotations
@@ -65,3 +72,55 @@ class FieldMLP(nn.Module):
         if t.dim() == 0:
             t = t.expand(x.shape[0])
         return self.net(torch.cat([x, self.embed_time(t)], dim=1))
+
+
+_ACTIVATION_BACKWARD = {
+    # (module type, grad of the activation's input from (grad of its output, input a, output h))
+    nn.SiLU: lambda g, a, h: torch.ops.aten.silu_backward(g, a),
+    nn.GELU: lambda g, a, h: torch.ops.aten.gelu_backward(g, a, approximate="none"),
+    nn.ReLU: lambda g, a, h: torch.ops.aten.threshold_backward(g, h, 0),
+    nn.Tanh: lambda g, a, h: torch.ops.aten.tanh_backward(g, h),
+    nn.Softplus: lambda g, a, h: torch.ops.aten.softplus_backward(g, a, 1.0, 20.0),
+}
+
+
+def has_manual_grads(net: nn.Module) -> bool:
+    """True when `regression_grads` can train `net`: a FieldMLP of Linear layers and activations
+    it knows (every registered one, with PyTorch's default settings)."""
+    if not isinstance(net, FieldMLP):
+        return False
+    layers = list(net.net)
+    linear = layers[0::2] + layers[-1:]
+    acts = layers[1:-1:2]
+    return (all(type(m) is nn.Linear for m in linear) and all(type(m) in _ACTIVATION_BACKWARD for m in acts)
+            and all(getattr(m, "approximate", "none") == "none" for m in acts)
+            and all(getattr(m, "beta", 1.0) == 1.0 and getattr(m, "threshold", 20.0) == 20.0 for m in acts))
+
+
+@torch.no_grad()
+def regression_grads(net: FieldMLP, t: Tensor, x: Tensor, target: Tensor) -> Tensor:
+    """Forward and backward of L = mean_n Σ_k (net(t, x) − target)² by hand; sets every parameter's
+    `.grad` to ∂L/∂θ and returns the residual net(t, x) − target (n, k).
+
+    t (n,), x (n, 2), target (n, k) with k the network's outputs."""
+    layers = list(net.net)
+    if t.dim() == 0:
+        t = t.expand(x.shape[0])
+    h = torch.cat([x, net.embed_time(t)], dim=1)
+    inputs, pre, post = [], [], []
+    for i in range(0, len(layers) - 1, 2):
+        lin, act = layers[i], layers[i + 1]
+        inputs.append(h)
+        a = torch.addmm(lin.bias, h, lin.weight.t())
+        h = act(a)
+        pre.append(a)
+        post.append(h)
+    last = layers[-1]
+    residual = torch.addmm(last.bias, h, last.weight.t()).sub_(target)
+    g = residual.mul(2.0 / residual.shape[0])
+    last.weight.grad, last.bias.grad = g.t().mm(h), g.sum(0)
+    for j in range(len(inputs) - 1, -1, -1):
+        lin, act = layers[2 * j], layers[2 * j + 1]
+        g = _ACTIVATION_BACKWARD[type(act)](g.mm(layers[2 * j + 2].weight), pre[j], post[j])
+        lin.weight.grad, lin.bias.grad = g.t().mm(inputs[j]), g.sum(0)
+    return residual

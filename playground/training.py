@@ -26,17 +26,20 @@ from playground.config import ExperimentConfig
 from playground.couplings import make_coupling
 from playground.distributions import Distribution, make_distribution
 from playground.interpolants import Interpolant
-from playground.models import FieldMLP
+from playground.models import FieldMLP, has_manual_grads, regression_grads
 from playground.schedules import Schedule, resolve_schedule
 from playground.score import Head, LearnedFields, TwoHeadMLP, denoiser_kind
 
 Tensor = torch.Tensor
 T_EPS = 1e-3
+"""Training times are drawn from [T_EPS, 1 − T_EPS] when γ > 0 (γ̇ is infinite at the ends)."""
 DIVERGENCE_FACTOR = 1e4
 """A loss this many times the run's first loss (or above 1e4, whichever is larger) counts as
 divergence, like a non-finite one: Adam with a huge learning rate can blow the loss up to 1e19
 and then settle on a useless plateau without ever producing NaN."""
-"""Training times are drawn from [T_EPS, 1 − T_EPS] when γ > 0 (γ̇ is infinite at the ends)."""
+MANUAL_GRADS = True
+"""Train MLPs with `playground.models.regression_grads` (the same gradients as autograd, no graph;
+bench/throughput.py measures the gain). False: `loss.backward()`."""
 
 
 class TrainingDiverged(RuntimeError):
@@ -258,6 +261,32 @@ def drift_denoiser_loss(net, interpolant: Interpolant, t, x0, x1, z, antithetic:
             ((out[:, 2:] - target_eta) ** 2).sum(1).mean())
 
 
+def regression_batch(state: TrainState, t, x0, x1, z, antithetic: bool) -> tuple[Tensor, Tensor, Tensor]:
+    """(t (m,), x_t (m, 2), target (m, k)) of one batch: what `drift_loss` / `drift_denoiser_loss`
+    regress on, as one least-squares problem (the two losses are the first 2 and last 2 columns)."""
+    interp = state.interpolant
+    s = interp.sample(t, x0, x1, z)
+    two_heads = state.denoiser is not None
+    if antithetic and interp.schedule.stochastic:
+        m = interp.antithetic(s)
+        tt, xx, target = torch.cat([s.t, m.t]), torch.cat([s.xt, m.xt]), torch.cat([s.dxt, m.dxt])
+        if two_heads:
+            target = torch.cat([target, torch.cat([z, -z])], dim=1)
+        return tt, xx, target
+    if two_heads:
+        return s.t, s.xt, torch.cat([s.dxt, z if state.denoiser_kind == "z" else x0], dim=1)
+    return s.t, s.xt, s.dxt
+
+
+def _manual_step(state: TrainState, t, x0, x1, z, antithetic: bool) -> tuple[Tensor, Tensor | None]:
+    """(loss, denoiser loss or None) with the gradients in .grad, by `regression_grads`."""
+    residual = regression_grads(state.network, *regression_batch(state, t, x0, x1, z, antithetic))
+    if state.denoiser is None:
+        return residual.square().sum(1).mean(), None
+    sq = residual.square()
+    return sq[:, :2].sum(1).mean(), sq[:, 2:].sum(1).mean()
+
+
 def train_steps(state: TrainState, n: int) -> np.ndarray:
     """Run up to n optimizer steps (fewer if the budget ends); return their losses (k,).
 
@@ -279,6 +308,8 @@ def train_steps(state: TrainState, n: int) -> np.ndarray:
     ema_params = None if state.ema is None else list(state.ema.parameters())
     losses, drift_losses, eta_losses, norms = [], [], [], []  # losses: what is optimised
     two_heads = state.denoiser is not None
+    manual = MANUAL_GRADS and has_manual_grads(state.network)  # forward and backward by hand
+    adam = None  # the fused Adam kernel's tensor lists, once the optimizer's state exists
     clock = state.clock
     start = clock()
     try:
@@ -289,16 +320,20 @@ def train_steps(state: TrainState, n: int) -> np.ndarray:
             for group in opt.param_groups:
                 group["lr"] = lr
             t, x0, x1, z = draw_batch(state, n_pairs)
-            if two_heads:
+            if manual:
+                loss_b, loss_eta = _manual_step(state, t, x0, x1, z, antithetic)
+                loss = loss_b if loss_eta is None else loss_b + loss_eta
+            elif two_heads:
                 loss_b, loss_eta = drift_denoiser_loss(state.network, state.interpolant, t, x0, x1, z,
                                                        antithetic, state.denoiser_kind)
                 loss = loss_b + loss_eta
             else:
                 loss = drift_loss(model, state.interpolant, t, x0, x1, z, antithetic)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
+            if not manual:
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
             norms.append(_clip_grads(params, cfg.grad_clip))
-            opt.step()
+            adam = _adam_step(opt, params, lr, adam)
             if ema_params is not None:  # ema ← ema + (1 − d)(w − ema)
                 torch._foreach_lerp_(ema_params, params, 1.0 - ema_decay(cfg.ema, state.step))
             losses.append(loss.detach())
@@ -322,6 +357,28 @@ def train_steps(state: TrainState, n: int) -> np.ndarray:
         values = torch.stack(losses).cpu().numpy().astype(np.float64) if losses else np.zeros(0)
     state.losses.extend(values.tolist())
     return values
+
+
+def _adam_step(opt: torch.optim.Optimizer, params: list, lr: float, lists: tuple | None) -> tuple | None:
+    """opt.step(), or for fused Adam (one param group) what it does without its Python overhead
+    (half a millisecond a step, a quarter of a small model's step): count the step, then the fused
+    kernel on the optimizer's own state tensors. Returns the lists to pass next time."""
+    group = opt.param_groups[0]
+    if lists is None:
+        if not (isinstance(opt, torch.optim.Adam) and group.get("fused") and len(opt.param_groups) == 1
+                and not group["amsgrad"] and not group["maximize"] and not group.get("decoupled_weight_decay")
+                and all(p in opt.state and "exp_avg" in opt.state[p] for p in params)):
+            opt.step()
+            return None
+        st = [opt.state[p] for p in params]
+        lists = ([s["exp_avg"] for s in st], [s["exp_avg_sq"] for s in st], [s["step"] for s in st])
+    exp_avgs, exp_avg_sqs, steps = lists
+    beta1, beta2 = group["betas"]
+    torch._foreach_add_(steps, 1)
+    torch._fused_adam_(params, [p.grad for p in params], exp_avgs, exp_avg_sqs, [], steps, amsgrad=False,
+                       lr=lr, beta1=beta1, beta2=beta2, weight_decay=group["weight_decay"], eps=group["eps"],
+                       maximize=False, grad_scale=None, found_inf=None)
+    return lists
 
 
 def _clip_grads(params: list, max_norm: float) -> Tensor:
