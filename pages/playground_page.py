@@ -26,6 +26,7 @@ from ui.controls import (
 )
 from ui.export import export_panel
 from ui.flow import final_spec, flow_player, live_spec
+from ui.literal import escape
 from ui.scenes import gallery, pick_scene, play_default_on_arrival
 from ui.share import (
     enter_presentation,
@@ -72,7 +73,7 @@ scene = sess.pretrained if sess.pretrained and not stale else None
 # ------------------------------------------------------------------ header and buttons
 if present:
     head, pick, out = st.columns([6, 3, 1.4], vertical_alignment="center")
-    head.title(scene["title"] if scene else experiment_title(cfg))
+    head.title(scene["title"] if scene else escape(experiment_title(cfg)))  # typed formulas keep their *
     names = gallery()
     st.session_state.setdefault("present_scene", st.session_state.get("_scene") or names[0])
     pick.selectbox("scene", names, key="present_scene", on_change=pick_scene, label_visibility="collapsed",

@@ -29,6 +29,7 @@ from playground.export import (
     standalone_html,
     trajectories_csv,
 )
+from ui.literal import escape
 
 GIF_EVERY = (1, 2, 3, 4, 5, 10)
 
@@ -119,6 +120,6 @@ def export_panel(fig, anim: AnimationData, sess, cfg: ExperimentConfig) -> None:
                   disabled=upload is None or sess.status == "training",
                   help="replaces the current model; the sidebar is set to the file's config")
         if kind == "success":
-            st.success(text)
+            st.success(escape(text))
         elif kind == "error":
-            st.error(text)
+            st.error(escape(text))

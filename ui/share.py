@@ -15,6 +15,7 @@ from playground.config import ExperimentConfig
 from playground.distributions import DISTRIBUTIONS
 from playground.schedules import GAMMAS, PAIRS
 from playground.share import from_json_text, from_untrusted, thin_params, to_query
+from ui.literal import escape
 
 VIEW_PARAMS = ("present", "scene")
 """Query parameters that choose a view, not a setting."""
@@ -103,7 +104,7 @@ def show_url_notices() -> None:
     notices = st.session_state.pop("_url_notices", None)
     if notices:
         st.warning("Some settings in the link were changed or ignored:\n\n" +
-                   "\n".join(f"- {n}" for n in notices[:12]), icon="🔗")
+                   "\n".join(f"- {escape(n)}" for n in notices[:12]), icon="🔗")
 
 
 def share_panel(cfg: ExperimentConfig) -> None:
@@ -123,7 +124,7 @@ def share_panel(cfg: ExperimentConfig) -> None:
     st.file_uploader("Load a config.json", type=["json"], key="upload_config", on_change=_load_config)
     problem = st.session_state.pop("_config_problem", None)
     if problem:
-        st.error(problem)
+        st.error(escape(problem))
 
 
 def page_address() -> str:
