@@ -19,6 +19,7 @@ from playground.sde import DEFAULT_T0, EPSILON_SHAPE_LABELS, EPSILON_SHAPES
 from playground.stochastic import COMPARE_MODES, ModelView, exact_unavailable, exact_view, learned_view
 from playground.theory import FALLBACK
 from ui.controls import dist_label, distribution_controls, schedule_controls
+from ui.literal import escape
 
 PERSIST = {"persist_state": "session"}
 MEMO_KEY, MEMO_SIZE = "sto_memo", 12
@@ -76,7 +77,7 @@ def choose_model(sess) -> tuple[ModelView | None, str]:
             return None, ("No trained model yet. Train one on the **Playground** page, or choose "
                           "**exact field** in the sidebar: with Gaussian-mixture base and target "
                           "(e.g. gaussian → 8 Gaussians) it needs no training.")
-        st.sidebar.caption(f"Trained on {sess.state.base.label} → {sess.state.target.label}, "
+        st.sidebar.caption(f"Trained on {escape(sess.state.base.label)} → {escape(sess.state.target.label)}, "
                            f"{sess.state.step:,} steps; change it on the Playground page.")
         return learned_view(sess.state), ""
     st.sidebar.subheader("Exact field: distributions and interpolant")
