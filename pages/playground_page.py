@@ -141,13 +141,13 @@ def draw_flow(s, opts: dict) -> None:
     if anim is None:
         base_pts, target_pts = preview_points(cfg)
         st.plotly_chart(clouds_figure(base_pts, target_pts, height=380), key="clouds",
-                        config={"displayModeBar": False})
+                        config={"displayModeBar": False}, theme=None)
         st.caption("No model yet: press **Train**. These are samples of ρ0 and ρ1.")
         return
     caption = (f"{anim.paths.shape[1]:,} particles × {len(anim.times)} frames ({cfg.sampler}, "
                f"{len(anim.times) - 1} steps, {cfg.direction}); colours mark where each particle started.")
     if opts["renderer"] == "plotly":
-        st.plotly_chart(plotly_animation(s, anim, opts), key="animation", config={"displayModeBar": False})
+        st.plotly_chart(plotly_animation(s, anim, opts), key="animation", config={"displayModeBar": False}, theme=None)
         st.caption(caption)
     else:
         flow_player(final_spec(s, anim, caption, present))
@@ -200,7 +200,7 @@ def draw_facts(s) -> None:
         st.caption("waiting for a free slot…")
     if len(losses):
         st.plotly_chart(loss_figure(steps, losses, height=230 if not present else 200),
-                        key=f"loss_{state.step}", config={"displayModeBar": False})
+                        key=f"loss_{state.step}", config={"displayModeBar": False}, theme=None)
     warning = s.loss_warning()
     if warning:
         st.warning(warning)
@@ -209,7 +209,7 @@ def draw_facts(s) -> None:
     if stale:
         base_pts, target_pts = preview_points(cfg)
         st.plotly_chart(clouds_figure(base_pts, target_pts, height=200, titles=("new ρ0", "new ρ1")),
-                        key="clouds_new", config={"displayModeBar": False})
+                        key="clouds_new", config={"displayModeBar": False}, theme=None)
 
 
 @st.fragment(run_every=0.05 if training else None)

@@ -64,7 +64,7 @@ with tab_sde:
     comp = memo(view.key + ("paths", tuple(sorted(args.items()))), lambda: compare_paths(view, **args))
     fig = panels_animation_figure(comp.paths, comp.times, comp.titles, goal=comp.goal,
                                   height=460 if len(comp.paths) == 2 else 380)
-    st.plotly_chart(fig, key="sto_animation", config=NO_BAR)
+    st.plotly_chart(fig, key="sto_animation", config=NO_BAR, theme=None)
     if mode == "integrators":
         st.caption(f"{comp.note}. Same starting points in every panel; colours mark where each "
                    "particle started.")
@@ -87,7 +87,7 @@ with tab_coupling:
     seed = view.config.seed
     pairs = memo(view.key + ("pairs", seed), lambda: minibatch_pairs(view.base, view.target, 128, seed))
     titles = {name: f"{name}: mean |x0 − x1|² = {pair_cost(p):.2f}" for name, p in pairs.items()}
-    st.plotly_chart(pairs_figure(pairs, titles), key="sto_pairs", config=NO_BAR)
+    st.plotly_chart(pairs_figure(pairs, titles), key="sto_pairs", config=NO_BAR, theme=None)
     st.caption("One batch of 128 pairs (x0, x1). Independent coupling keeps the pairs as drawn; "
                "minibatch optimal transport re-pairs them to minimise Σ|x0 − x1|², so the paths "
                "the drift learns cross less and are straighter.")
@@ -95,7 +95,7 @@ with tab_coupling:
                    view.key + ("couplings",), lambda: compare_couplings(view.config),
                    "training with the independent and the OT coupling…")
     if res is not None:
-        st.plotly_chart(coupling_paths_figure(res), key="sto_coupling_paths", config=NO_BAR)
+        st.plotly_chart(coupling_paths_figure(res), key="sto_coupling_paths", config=NO_BAR, theme=None)
         ratio = res["ot"]["curvature"] / max(res["independent"]["curvature"], 1e-12)
         st.caption(f"Width 64, 200 steps each, same seed and data; Heun 20 steps from the same "
                    f"starting points. Mean path curvature E∫|ẋ − (X1 − X0)|² dt: OT / independent = "
@@ -111,7 +111,7 @@ with tab_exact:
             fe = memo(view.key + ("field", t), lambda: field_error(view.exact, view.exact, t))
             (fig,) = drift_arrow_figures(fe.arrow_axis, {f"exact drift b(t = {t:.2f}, x)": fe.exact},
                                          height=480)
-            st.plotly_chart(fig, key="sto_field_exact", config=NO_BAR)
+            st.plotly_chart(fig, key="sto_field_exact", config=NO_BAR, theme=None)
             st.caption("This is the exact field itself; choose the Playground model in the sidebar "
                        "to see the learned drift beside it and the error |b̂ − b|.")
         else:
@@ -121,11 +121,11 @@ with tab_exact:
                 fe.arrow_axis, {f"exact b(t = {t:.2f}, x)": fe.exact,
                                 f"learned b̂(t = {t:.2f}, x)": fe.learned}, height=440)
             c1, c2 = st.columns(2)
-            c1.plotly_chart(exact_fig, key="sto_field_exact", config=NO_BAR)
-            c2.plotly_chart(learned_fig, key="sto_field_learned", config=NO_BAR)
+            c1.plotly_chart(exact_fig, key="sto_field_exact", config=NO_BAR, theme=None)
+            c2.plotly_chart(learned_fig, key="sto_field_learned", config=NO_BAR, theme=None)
             st.plotly_chart(heatmap_figure(fe.error, fe.extent, f"error |b̂ − b| at t = {t:.2f}",
                                            zmin=0.0, colorbar_title="|b̂ − b|", height=440),
-                            key="sto_field_error", config=NO_BAR)
+                            key="sto_field_error", config=NO_BAR, theme=None)
             st.caption(f"Mean error where the particles are (2,000 samples of ρ_t): "
                        f"**{fe.weighted_error:.3f}**. Far from the data the network was never "
                        "trained, so large errors there are expected. Both arrow plots share one arrow "
@@ -145,9 +145,9 @@ with tab_quality:
     if res is not None:
         c1, c2 = st.columns(2)
         c1.plotly_chart(quality_steps_figure(res["rows"], res["floor"], "energy_distance"),
-                        key="sto_quality_ed", config=NO_BAR)
+                        key="sto_quality_ed", config=NO_BAR, theme=None)
         c2.plotly_chart(quality_steps_figure(res["rows"], res["floor"], "sliced_w2"),
-                        key="sto_quality_sw2", config=NO_BAR)
+                        key="sto_quality_sw2", config=NO_BAR, theme=None)
         st.caption("Heun and RK4 evaluate the drift 2 and 4 times a step; em is the SDE with "
                    f"ε = {eps_q:g} ({opts['shape']}) when the model has a score.")
     st.markdown("**Log-density of what the model generates**, by the ODE likelihood "
@@ -162,7 +162,7 @@ with tab_quality:
                  else "generated: −∫∇·b dt (log ρ0 unknown)")
         st.plotly_chart(density_pair_figure(gen.values, None if true is None else true.values,
                                             gen.extent, (title, "true: log ρ1")),
-                        key="sto_density_fig", config=NO_BAR)
+                        key="sto_density_fig", config=NO_BAR, theme=None)
         if true is None:
             st.caption("The target's density is not known in closed form, so only the generated "
                        "one is shown.")
