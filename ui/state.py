@@ -19,7 +19,7 @@ def playground_session() -> PlaygroundSession:
 
 def _close(sess: PlaygroundSession) -> None:
     s = sess.state
-    what = (f"run of {s.config.steps} steps (seed {s.config.seed}) stopped at step {s.step}; model freed"
+    what = (f"run of {s.config.budget_text} (seed {s.config.seed}) stopped at step {s.step}; model freed"
             if s is not None else "no model")
     sess.close()
     _log.info("playground session closed: %s", what)

@@ -51,3 +51,18 @@ def test_a_time_budget_trains_until_its_seconds_are_spent(app):
     assert sess.state.train_seconds >= 1.0 and sess.state.step == len(sess.state.losses) > 0
     assert player_data(app)["meta"] == {**player_data(app)["meta"], "kind": "final", "step": sess.state.step}
     assert [m.value for m in app.metric][0] == f"{sess.state.step:,}"
+
+
+def test_a_rerun_that_changes_neither_model_nor_animation_reuses_the_player_data(app):
+    """Arrival's animation, then a budget change (not a model or animation setting): the player's
+    data is the same object, not rebuilt (so Streamlit sends a reference, not the arrays again)."""
+    sess = app.session_state["playground"]
+    before = sess._views["final"][1]
+    serial = sess.animation_serial
+    app.number_input(key="seconds").set_value(5.0).run()
+    sess = app.session_state["playground"]
+    assert sess._views["final"][1] is before and sess.animation_serial == serial
+    assert player_data(app) == before
+    app.slider(key="particles").set_value(500).run()  # an animation setting: rebuilt
+    sess = app.session_state["playground"]
+    assert sess.animation_serial == serial + 1 and player_data(app)["panels"][0]["n"] == 500
