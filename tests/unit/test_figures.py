@@ -350,3 +350,14 @@ def test_spread_figure_draws_the_gamma_zero_reference_when_given():
     assert fig.data[0].line.dash == "dash" and fig.layout.showlegend
     alone = spread_figure(t, np.ones_like(t))
     assert [d.name for d in alone.data] == ["x_t"] and not alone.layout.showlegend
+
+
+def test_quality_against_evaluations_has_full_tick_labels_on_both_log_axes():
+    from playground.stochastic_figures import quality_steps_figure
+
+    rows = [dict(method=m, nfe=n, energy_distance=0.5 / n) for m in ("euler", "heun") for n in (2, 4, 8, 16, 32, 64)]
+    fig = quality_steps_figure(rows, {"energy_distance": 0.001})
+    for ax in (fig.layout.xaxis, fig.layout.yaxis):
+        assert ax.type == "log" and ax.tickmode == "array"
+        assert [float(t) for t in ax.ticktext] == list(ax.tickvals)  # "10", "20", not 10 with a superscript
+    assert list(fig.layout.xaxis.ticktext) == ["2", "5", "10", "20", "50"]
