@@ -32,7 +32,7 @@ class Trajectory:
     times: Tensor
     path: Tensor
     final: Tensor
-    nfe: int
+    nfe: int  # drift evaluations (steps × 1, 2 or 4 for Euler, Heun, RK4), not the config's sample_steps
 
     @property
     def start(self) -> Tensor:
