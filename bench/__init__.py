@@ -5,28 +5,32 @@ run of seconds used by tests/unit/test_bench.py. Sections (modules):
 
 1. `throughput`: steps/s of `playground.training.train_steps` against a bare torch loop of the
    same network, batch and optimizer, and achieved GFLOP/s against the measured matmul peak.
-2. `quality`: energy distance and sliced W2 (with noise floors) at CPU-second checkpoints of one
-   run per target, for our defaults, the seed's recipe and torchcfm (independent and exact-OT).
+2. `quality`: energy distance and sliced W2 (chunked, against a noise floor) at equal budgets of
+   CPU-seconds, for our defaults (a run per budget: the schedule is fitted to it), torchcfm's CFM
+   with our network and hyperparameters (recipe vs algorithm), torchcfm's CFM and OT-CFM with
+   their recipe, and the seed's recipe.
 3. `solvers`: drift evaluations Euler / Heun / RK4 need to reach the floor margin on the exact
    8-Gaussian field and on a trained model; time per drift evaluation at 2k / 10k / 50k particles.
 4. `app_bench`: animation figure build time and JSON bytes, browser frame rate (Scatter vs
    Scattergl), Train-to-first-frame in the real app, in-app training steps/s against the loop.
 
-latest.json keys (absent when its section was not run; non-finite numbers are written as null):
-- schema, mode ("full" | "quick"), sections, settings, section_seconds, duration_s, cpu_seconds
+latest.json keys (absent when its section was not run; non-finite numbers are written as null
+and their paths listed in non_finite; `--sections` keeps the other sections of the previous run):
+- schema, mode ("full" | "quick"), sections, sections_run_at{section: date}, settings,
+  section_seconds, duration_s, cpu_seconds, non_finite[paths]
   (a section that raised holds {error} instead of its keys)
 - machine: cpu_model, cores, cores_usable, torch, python, platform, date, load_average_start,
   load_average_end, uptime_start, uptime_end
 - throughput: config, linear_weights, flops_per_step, matmul_n, rounds, measure_seconds,
-  rows[{threads, ours_steps_per_s, bare_steps_per_s, ratio_ours_bare, achieved_gflops,
-  peak_gflops, fraction_of_peak, rounds}]
-- quality: clock, margin{text, ed_plus, sw2_factor}, samples, ours_budgets_s, peer_budgets_s,
-  workers, methods, torchcfm (version or null), floors{target: {energy_distance, sliced_w2,
-  pairs, draws}},
-  runs[{target, method, available, (reason | sampler, sample_steps, steps_per_cpu_s), checkpoints[{label,
-  budget_s, seconds, wall_seconds, steps, energy_distance, sliced_w2, meets}], time_to_quality_s}],
-  time_to_quality[{target, ours_s, seed_s, cfm_s, otcfm_s, best_peer_s, ratio_ours_best_peer,
-  ratio_ours_seed, verdict}]
+  rows[{threads, ours_steps_per_s, autograd_steps_per_s, bare_steps_per_s, ratio_ours_bare,
+  ratio_autograd_bare, achieved_gflops, peak_gflops, fraction_of_peak, rounds}]
+- quality: clock, margin{text, ed_plus, sw2_factor}, samples, chunks, ours_budgets_s,
+  peer_budgets_s, workers, methods, cases{name: config changes}, torchcfm (version or null),
+  floors{case: {energy_distance, sliced_w2, samples, chunks}},
+  runs[{target, method, available, (reason | sampler, sample_steps, steps_per_cpu_s),
+  checkpoints[{budget_s, seconds, steps, energy_distance, sliced_w2, meets}], time_to_quality_s}],
+  time_to_quality[{target, ours_s, cfm_ours_s, cfm_s, otcfm_s, seed_s, best_peer_s,
+  ratio_ours_best_peer, equal_budgets_s, verdict}]
 - sampling: target, schedule, samples, ladder, exact and trained {methods{euler|heun|rk4:
   {method, evaluations_to_quality, ladder[{evaluations, steps, energy_distance, sliced_w2,
   meets, meets_strict}], evaluations_to_strict_quality}}, best_higher_order, ratio_best_to_euler,

@@ -41,10 +41,13 @@ class Settings:
     threads: tuple[int, ...] = (1, 2)
     rounds: int = 3
     measure_s: float = 1.0  # wall seconds of one throughput measurement
-    targets: tuple[str, ...] = ("8gaussians", "moons", "checkerboard", "spiral")
-    ours_budgets: tuple[float, ...] = (2.0, 5.0, 10.0, 20.0)  # CPU-seconds checkpoints
-    peer_budgets: tuple[float, ...] = (2.0, 5.0, 10.0)  # seed recipe and torchcfm
-    samples: int = 5000
+    # section 2: cases (bench.quality.CASES) and budgets in CPU-seconds of the training thread
+    targets: tuple[str, ...] = ("8gaussians", "moons", "checkerboard", "checkerboard-noisy", "spiral")
+    ours_budgets: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0)
+    peer_budgets: tuple[float, ...] = (1.0, 2.0, 5.0)  # torchcfm and the seed recipe: the same budgets
+    quality_samples: int = 20_000  # per checkpoint, scored in quality_chunks chunks
+    quality_chunks: int = 5
+    samples: int = 5000  # section 3
     floor_pairs: int = 4
     ladder: tuple[int, ...] = (2, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256)  # evaluations
     drift_sizes: tuple[int, ...] = (2000, 10_000, 50_000)
@@ -62,7 +65,8 @@ class Settings:
     @classmethod
     def quick(cls) -> Settings:
         return cls("quick", threads=(1,), rounds=1, measure_s=0.1, targets=("8gaussians", "moons"),
-                   ours_budgets=(0.2, 0.4), peer_budgets=(0.2,), samples=400, floor_pairs=1,
+                   ours_budgets=(0.2, 0.4), peer_budgets=(0.2,), quality_samples=400, quality_chunks=2,
+                   samples=400, floor_pairs=1,
                    ladder=(4, 16, 64), drift_sizes=(500, 2000), figure_sizes=((200, 20),),
                    fps_particles=(200,), fps_frames=21, fps_seconds=1.0, browser=False, workers=1)
 

@@ -107,12 +107,12 @@ def run(settings: Settings, keep: dict | None = None) -> dict:
         cfg = ExperimentConfig(target=TARGET)
         base, goal = make_distribution(cfg.base), make_distribution(TARGET)
         exact = ExactField.from_distributions(base, goal, build_schedule(cfg)).drift
-        target = get_target(TARGET, settings.samples, settings.floor_pairs)
+        target = get_target(TARGET, settings.samples, settings.floor_pairs)  # scored in floor_pairs chunks
         x_start = base.sample(settings.samples, torch.Generator().manual_seed(START_SEED))
         trained = Ours(TARGET)
         weights = (keep or {}).get(f"ours_{TARGET}")
         if weights is not None:  # the model section 2 trained (defaults, end of its run)
-            trained.state.model.load_state_dict(weights["state_dict"])
+            trained.state.network.load_state_dict(weights["state_dict"])  # sets the EMA too, when on
             trained.steps = weights["steps"]
         else:  # section 2 did not run: train the defaults here
             while not trained.state.done and trained.state.step < (300 if settings.mode == "quick"

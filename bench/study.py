@@ -1,15 +1,18 @@
 """Quality per second that does not come from speed: each training choice against the defaults.
 
-    python -m bench.study                         # every variant, 2 seeds, the issue's budgets
-    python -m bench.study --variants base,ema --seeds 0,1,2 --targets moons
+    python -m bench.study                         # every variant, 3 seeds, the issue's budgets
+    python -m bench.study --variants base,ema-0.99 --seeds 0,1,2 --cases moons
 
-Every run trains `ExperimentConfig(target=...)` (plus the variant's change) for a budget of CPU-
-seconds of the training thread (`TrainState.clock = time.thread_time`, one torch thread), then
-samples 20,000 points with the config's sampler through `sampling_field` and scores them in 5
-chunks of 4,000 against disjoint subsets of one pool of target samples (energy distance, sliced
-W2), averaged; the floor is the same metric between two pool subsets, averaged the same way.
-Variants run alternately (seed-major), so machine drift hits each of them alike. Prints one
-table per target: mean over seeds of ED − floor and SW2 ÷ floor, and steps done.
+Equal budget without the machine's noise: first each variant's training speed is measured
+(steps per CPU-second of the training thread, one torch thread, variants alternated over two
+rounds); then every run trains `ExperimentConfig(**case, **variant)` for a deterministic step
+budget, budget × its own speed, so a choice that makes steps dearer (a wider net, a bigger
+batch, the EMA) gets fewer of them, exactly as a time budget would give it, while a choice that
+costs nothing per step is compared at the very same step count. Each run then samples 20,000
+points with the config's sampler through `sampling_field` and scores them in 5 chunks of 4,000
+against disjoint subsets of one pool of target samples (energy distance, sliced W2), averaged;
+the floor is the same metric between two pool subsets, averaged the same way. Prints one table
+per case: mean over seeds of ED − floor, SW2 ÷ floor (mean and worst), steps.
 """
 
 from __future__ import annotations
@@ -80,6 +83,9 @@ VARIANTS = {  # name: (config changes, patches {object attribute: replacement})
     "width-256": ({"width": 256}, {}),
     "lr-2e-2": ({"lr": 2e-2}, {}),
     "lr-5e-3": ({"lr": 5e-3}, {}),
+    "lr-3e-2": ({"lr": 3e-2}, {}),
+    "width-96": ({"width": 96}, {}),
+    "no-antithetic": ({"antithetic": False}, {}),
 }
 
 
@@ -105,23 +111,48 @@ class Scorer:
         return {"ed": float(np.mean(eds)), "sw2": float(np.mean(sws))}
 
 
-def run_one(case: str, variant: str, seed: int, budget: float | None = None) -> dict:
-    changes, case_budget = CASES[case]
-    cfg_changes, patches = VARIANTS[variant]
-    budget = budget or case_budget
-    cfg = ExperimentConfig(**changes, **cfg_changes, seed=seed, seconds=budget, device="cpu")
-    saved = {}
-    try:
-        for name, fn in patches.items():
-            owner = training.TrainState if name == "lr_at" else training
-            saved[name] = (owner, getattr(owner, name))
-            setattr(owner, name, fn)
+def _patched(variant: str):
+    """Context: the variant's patches of playground.training installed."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def cm():
+        saved = []
+        try:
+            for name, fn in VARIANTS[variant][1].items():
+                owner = training.TrainState if name == "lr_at" else training
+                saved.append((owner, name, getattr(owner, name)))
+                setattr(owner, name, fn)
+            yield
+        finally:
+            for owner, name, fn in saved:
+                setattr(owner, name, fn)
+    return cm()
+
+
+def config(case: str, variant: str, seed: int, steps: int = 0) -> ExperimentConfig:
+    return ExperimentConfig(**CASES[case][0], **VARIANTS[variant][0], seed=seed, steps=steps, device="cpu")
+
+
+def speeds(case: str, variants: list[str], n: int = 150, rounds: int = 2) -> dict[str, float]:
+    """Steps per CPU-second of the training thread of each variant, alternated over rounds."""
+    out = {v: [] for v in variants}
+    for _ in range(rounds):
+        for v in variants:
+            with _patched(v):
+                state = training.make_state(config(case, v, 0, steps=10 * n))
+                training.train_steps(state, 20)  # warm up
+                t0 = time.thread_time()
+                training.train_steps(state, n)
+                out[v].append(n / (time.thread_time() - t0))
+    return {v: float(np.median(r)) for v, r in out.items()}
+
+
+def run_one(case: str, variant: str, seed: int, steps: int) -> dict:
+    cfg = config(case, variant, seed, steps)
+    with _patched(variant):
         state = training.make_state(cfg)
-        state.clock = time.thread_time
-        training.train(state, chunk=100)
-    finally:
-        for name, (owner, fn) in saved.items():
-            setattr(owner, name, fn)
+        training.train(state, chunk=250)
     traj = generate(sampling_field(state), cfg.replace(samples=CHUNKS * CHUNK), state.base, state.target, keep=0)
     return {"steps": state.step, "final": traj.final}
 
@@ -130,28 +161,30 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(prog="python -m bench.study", description=__doc__.splitlines()[0])
     p.add_argument("--variants", default=",".join(VARIANTS))
     p.add_argument("--cases", default=",".join(CASES))
-    p.add_argument("--seeds", default="0,1")
+    p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--budget", type=float, default=None, help="CPU-seconds (default: the case's)")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     variants = args.variants.split(",")
     seeds = [int(s) for s in args.seeds.split(",")]
     for case in args.cases.split(","):
+        budget = args.budget or CASES[case][1]
+        rate = speeds(case, variants)
         scorer = Scorer(ExperimentConfig(**CASES[case][0]))
         f = scorer.floor
         rows = {v: [] for v in variants}
         for seed in seeds:
             for v in variants:
-                r = run_one(case, v, seed, args.budget)
+                r = run_one(case, v, seed, max(1, round(budget * rate[v])))
                 m = scorer.score(r["final"])
                 rows[v].append((m["ed"] - f["ed"], m["sw2"] / f["sw2"], r["steps"]))
                 say(f"  {case} {v} seed {seed}: ED−floor {rows[v][-1][0]:.4f}  SW2÷floor {rows[v][-1][1]:.2f}"
                     f"  steps {r['steps']}")
-        say(f"\n{case}, {args.budget or CASES[case][1]:g} CPU-s, floor ED {f['ed']:.4f} SW2 {f['sw2']:.4f}, "
-            f"seeds {seeds}:\n")
-        say(table(["variant", "ED − floor (mean)", "SW2 ÷ floor (mean)", "SW2 ÷ floor (max)", "steps"],
-                  [[v, float(np.mean([x[0] for x in rs])), float(np.mean([x[1] for x in rs])),
-                    float(np.max([x[1] for x in rs])), int(np.mean([x[2] for x in rs]))]
+        say(f"\n{case}, {budget:g} CPU-s, floor ED {f['ed']:.4f} SW2 {f['sw2']:.4f}, seeds {seeds}:\n")
+        say(table(["variant", "steps/CPU-s", "steps", "ED − floor (mean)", "SW2 ÷ floor (mean)",
+                   "SW2 ÷ floor (worst)"],
+                  [[v, rate[v], int(np.mean([x[2] for x in rs])), float(np.mean([x[0] for x in rs])),
+                    float(np.mean([x[1] for x in rs])), float(np.max([x[1] for x in rs]))]
                    for v, rs in rows.items()]))
 
 

@@ -6,8 +6,10 @@
 - bare: the seed note's loop with its bugs fixed, same network (FieldMLP 128×3, Fourier time
   features), same batch, same fused Adam: t, x0, x1 drawn, x_t = (1−t)x0 + t x1 with t as a
   (batch, 1) column, loss = mean |model(t, x_t) − (x1 − x0)|², backward, step.
+- ours (autograd): the same loop with `playground.training.MANUAL_GRADS = False`: `loss.backward()`
+  instead of the hand-written forward/backward (`playground.models.regression_grads`).
 - peak: float32 matmul (1024²) GFLOP/s on the same thread count.
-Rounds alternate ours / bare / matmul; each figure is the median over rounds (wall clock).
+Rounds alternate ours / autograd / bare / matmul; each figure is the median over rounds (wall clock).
 Achieved GFLOP/s counts 6 × (weights of the Linear layers) × batch per step.
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 import torch
 
 from bench.common import Settings, median, ratio, say, table, threads, wall
+from playground import training
 from playground.config import ExperimentConfig
 from playground.models import FieldMLP
 from playground.training import build_distributions, make_state, train_steps
@@ -51,6 +54,15 @@ class BareLoop:
             opt.step()
 
 
+def _autograd(state, n: int):
+    """train_steps with loss.backward() instead of the hand-written backward."""
+    training.MANUAL_GRADS = False
+    try:
+        return train_steps(state, n)
+    finally:
+        training.MANUAL_GRADS = True
+
+
 def _rate(run, seconds: float, probe: int = 20) -> float:
     """Steps (or calls) per wall second of `run(n)`, measured for about `seconds`."""
     t0 = wall()
@@ -82,32 +94,37 @@ def run(settings: Settings) -> dict:
     rows = []
     for n_threads in settings.threads:
         with threads(n_threads):
-            state = make_state(cfg, device="cpu")
+            state, auto_state = make_state(cfg, device="cpu"), make_state(cfg, device="cpu")
             bare = BareLoop(cfg)
-            train_steps(state, 20)  # warm up both (allocator, fused kernels)
+            train_steps(state, 20)  # warm up (allocator, fused kernels)
+            _autograd(auto_state, 20)
             bare.steps(20)
-            ours_r, bare_r, peak_r = [], [], []
+            ours_r, auto_r, bare_r, peak_r = [], [], [], []
             for k in range(settings.rounds):
-                order = ("ours", "bare") if k % 2 == 0 else ("bare", "ours")
+                order = ("ours", "autograd", "bare") if k % 2 == 0 else ("bare", "autograd", "ours")
                 for name in order:
                     if name == "ours":
                         ours_r.append(_rate(lambda n, s=state: train_steps(s, n), settings.measure_s))
+                    elif name == "autograd":
+                        auto_r.append(_rate(lambda n, s=auto_state: _autograd(s, n), settings.measure_s))
                     else:
                         bare_r.append(_rate(bare.steps, settings.measure_s))
                 peak_r.append(matmul_gflops(settings.measure_s / 2))
-        ours, bare_s, peak = median(ours_r), median(bare_r), median(peak_r)
+        ours, auto, bare_s, peak = median(ours_r), median(auto_r), median(bare_r), median(peak_r)
         achieved = ours * flops_per_step / 1e9
         rows.append({
             "threads": n_threads,
             "ours_steps_per_s": ours,
+            "autograd_steps_per_s": auto,
             "bare_steps_per_s": bare_s,
             "ratio_ours_bare": ratio(ours, bare_s),
+            "ratio_autograd_bare": ratio(auto, bare_s),
             "achieved_gflops": achieved,
             "peak_gflops": peak,
             "fraction_of_peak": ratio(achieved, peak),
-            "rounds": {"ours": ours_r, "bare": bare_r, "peak_gflops": peak_r},
+            "rounds": {"ours": ours_r, "autograd": auto_r, "bare": bare_r, "peak_gflops": peak_r},
         })
-        say(f"  threads {n_threads}: ours {ours:.0f} steps/s, bare {bare_s:.0f}, ratio "
+        say(f"  threads {n_threads}: ours {ours:.0f} steps/s (autograd {auto:.0f}), bare {bare_s:.0f}, ratio "
             f"{ours / bare_s:.3f}; {achieved:.1f} GFLOP/s of {peak:.0f} peak")
     out = {
         "config": {"width": cfg.width, "depth": cfg.depth, "batch": cfg.batch,
@@ -124,14 +141,17 @@ def run(settings: Settings) -> dict:
 
 
 def markdown(sec: dict) -> str:
-    rows = [[r["threads"], r["ours_steps_per_s"], r["bare_steps_per_s"], r["ratio_ours_bare"],
-             r["achieved_gflops"], r["peak_gflops"], r["fraction_of_peak"]] for r in sec["rows"]]
+    rows = [[r["threads"], r["ours_steps_per_s"], r["autograd_steps_per_s"], r["bare_steps_per_s"],
+             r["ratio_ours_bare"], r["ratio_autograd_bare"], r["achieved_gflops"], r["peak_gflops"],
+             r["fraction_of_peak"]] for r in sec["rows"]]
     c = sec["config"]
     note = (f"ours: `train_steps` on the defaults (width {c['width']}, depth {c['depth']}, "
             f"batch {c['batch']}); "
+            "ours with autograd: the same with `loss.backward()`; "
             "bare: the seed's loop with its bugs fixed, same network, batch and fused Adam. Achieved "
             f"GFLOP/s = 6 × {sec['linear_weights']:,} Linear weights × batch = "
             f"{sec['flops_per_step'] / 1e6:.1f} MFLOP a step × steps/s; peak: a {sec['matmul_n']}² float32 "
             f"matmul on as many threads. Median of {sec['rounds']} alternating rounds.")
-    return note + "\n\n" + table(["threads", "ours steps/s", "bare loop steps/s", "ours ÷ bare",
-                                    "achieved GFLOP/s", "matmul peak GFLOP/s", "fraction of peak"], rows)
+    return note + "\n\n" + table(["threads", "ours steps/s", "ours with autograd", "bare loop steps/s",
+                                    "ours ÷ bare", "autograd ÷ bare", "achieved GFLOP/s (ours)",
+                                    "matmul peak GFLOP/s", "fraction of peak"], rows)

@@ -11,7 +11,7 @@ import math
 
 import pytest
 
-from bench.run import SECTIONS, main
+from bench.run import GOALS, SECTIONS, cleaned, main
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -46,7 +46,11 @@ def test_every_section_and_key(result):
     assert set(row) >= {"threads", "ours_steps_per_s", "bare_steps_per_s", "ratio_ours_bare",
                         "achieved_gflops", "peak_gflops", "fraction_of_peak"}
     q = r["quality"]
-    assert {run["method"] for run in q["runs"]} == {"ours", "seed", "cfm", "otcfm"}
+    assert {run["method"] for run in q["runs"]} == {"ours", "cfm-ours", "seed", "cfm", "otcfm"}
+    for run in q["runs"]:  # every method at the same budgets (ours at more)
+        if run["available"] and run["method"] != "ours":
+            assert [c["budget_s"] for c in run["checkpoints"]] == q["peer_budgets_s"], run["method"]
+    assert set(q["peer_budgets_s"]) <= set(q["ours_budgets_s"])
     for run in q["runs"]:
         assert "time_to_quality_s" in run
         if run["available"]:
@@ -60,13 +64,15 @@ def test_every_section_and_key(result):
     assert set(r["app"]["figures"][0]) >= {"particles", "frames", "build_s", "json_bytes"}
     assert "skipped" in r["app"]["browser"]  # quick mode leaves the browser out
     assert {t["status"] for t in r["targets"]} <= {"PASS", "MISS", "N/A"}
-    assert len(r["targets"]) == 7
+    assert len(r["targets"]) == 1 + len(GOALS) + len(r["settings"]["targets"]) + 2
+    assert all("at equal budget" in s["verdict"] or "no peer" in s["verdict"] for s in q["time_to_quality"])
 
 
 def test_every_figure_is_finite_and_positive_where_it_must_be(result):
     r, _ = result
     numbers = list(_numbers(r))
     assert len(numbers) > 50
+    assert r["non_finite"] == []  # a NaN or infinite figure is listed there (written as null)
     bad = [(p, v) for p, v in numbers if not math.isfinite(v)]
     assert not bad, bad
     for row in r["throughput"]["rows"]:
@@ -82,3 +88,21 @@ def test_markdown_has_the_machine_and_every_section(result):
     for text in ("Machine:", "torch", "Targets", "1. Training throughput", "2. Quality",
                  "3. Sampling", "4. The app", "Load average"):
         assert text in md, text
+
+
+def test_a_non_finite_figure_is_reported_not_hidden():
+    out = cleaned({"a": [1.0, float("nan")], "b": {"c": float("inf"), "d": 2}})
+    assert out["a"] == [1.0, None] and out["b"]["c"] is None
+    assert out["non_finite"] == ["$.a[1]", "$.b.c"]
+
+
+def test_a_subset_of_sections_keeps_the_others(result, tmp_path):
+    """`--sections throughput` rewrites that section and keeps the rest of latest.json."""
+    r, _ = result
+    (tmp_path / "latest.json").write_text(json.dumps(r))
+    new = main(["--quick", "--out", str(tmp_path), "--sections", "throughput"])
+    data = json.loads((tmp_path / "latest.json").read_text())
+    assert set(data["sections"]) == set(SECTIONS)
+    assert data["quality"] == r["quality"] and data["sampling"] == r["sampling"]
+    assert data["throughput"] == new["throughput"] and data["throughput"] != r["throughput"]
+    assert "4. The app" in (tmp_path / "latest.md").read_text()
