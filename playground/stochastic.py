@@ -131,7 +131,8 @@ def learned_view(state) -> ModelView:
     label = (f"learned model ({state.step:,} steps; "
              f"{'drift and score' if fields is not None else 'drift only'})")
     key = ("learned", id(state), state.step)
-    return ModelView("learned", cfg, state.base, state.target, drift, fields,
+    target = state.base if cfg.coupling == "mirror" else state.target  # mirror: x1 = x0, back to the base
+    return ModelView("learned", cfg, state.base, target, drift, fields,
                      _try_exact(cfg, state.base, state.target), label, key)
 
 
@@ -252,13 +253,15 @@ def compare_couplings(cfg: ExperimentConfig, steps: int = 200, width: int = 64, 
 
 
 def rho_t_samples(view: ModelView, t: float, n: int = 2000, seed: int | None = None) -> np.ndarray:
-    """n samples (n, 2) of ρ_t: x_t = α x0 + β x1 + γ z from fresh (x0, x1, z), coupled
-    independently."""
+    """n samples (n, 2) of ρ_t: x_t = α x0 + β x1 + γ z from fresh (x0, x1, z), the pairs coupled
+    as in training (the config's coupling on batches of its batch size)."""
     from playground.interpolants import Interpolant
 
     seed = view.config.seed if seed is None else seed
     g = torch.Generator().manual_seed(seed + 4)
     x0, x1 = view.base.sample(n, g), view.target.sample(n, g)
+    pair, b = make_coupling(view.config.coupling), view.config.batch
+    x1 = torch.cat([pair(x0[i:i + b], x1[i:i + b])[1] for i in range(0, n, b)])
     z = torch.randn(n, 2, generator=g)
     interp = Interpolant(build_schedule(view.config))
     return interp.sample(torch.full((n,), float(t)), x0, x1, z).xt.numpy()

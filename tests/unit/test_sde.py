@@ -32,6 +32,7 @@ from playground.stochastic import (
     pair_cost,
     quality_now,
     quality_vs_steps,
+    rho_t_samples,
 )
 from playground.stochastic_figures import (
     coupling_paths_figure,
@@ -428,3 +429,19 @@ def test_cli_help_says_what_is_trained_when(capsys):
     text = capsys.readouterr().out
     for words in ("denoiser", "--model exact", "gamma > 0", "--sampler em", "[t0, 1 - t0]"):
         assert words in text, words
+
+
+def test_mirror_view_goes_back_to_the_base_and_samples_rho_t_as_trained():
+    """Under the mirror coupling (x1 = x0) the Stochastic side measures against the base, and its
+    samples of ρ_t pair x1 = x0 as training does: with γ = 0 and linear α, β, x_t = x0 at every t
+    (N(0, Id): E|x_t|² = 2), where independent pairs with moons would give (1 − t)x0 + t x1."""
+    cfg = ExperimentConfig(base="gaussian", target="moons", coupling="mirror", width=8, depth=1,
+                           steps=1, seconds=0.0, device="cpu")
+    view = learned_view(make_state(cfg))
+    assert view.target is view.base
+    for t in (0.25, 0.5, 0.75):
+        pts = rho_t_samples(view, t, n=4000)
+        assert float((pts**2).sum(1).mean()) == pytest.approx(2.0, rel=0.08), t
+    plain = learned_view(make_state(cfg.replace(coupling="independent")))
+    assert plain.target is not plain.base
+    assert float((rho_t_samples(plain, 0.5, n=4000) ** 2).sum(1).mean()) < 1.5  # measured 1.15
