@@ -181,3 +181,17 @@ def test_schedules_page_plots_and_checks(app, schedule, gamma):
     assert any("boundary conditions hold" in s.value for s in app.success)
     names = {d.get("name") for s in charts(app) for d in s["data"]}
     assert {"α", "β", "γ", "α² + β² + γ²"} <= names
+
+
+def test_playground_warns_about_degenerate_settings_before_training(app):
+    """encdec with γ = 0 (x_½ is a single point) and the mirror coupling with an unused target run,
+    but give a wrong or surprising result: the Playground says so before Train is pressed."""
+    def shown():
+        return " ".join(w.value for w in app.main.warning)
+
+    app.selectbox(key="schedule").set_value("encdec").run()
+    assert not app.exception and "single point" in shown()
+    app.selectbox(key="gamma").set_value("sinesquared").run()
+    assert "single point" not in shown()
+    app.selectbox(key="coupling").set_value("mirror").run()
+    assert "is not used" in shown() and "measured against the base" in shown()
