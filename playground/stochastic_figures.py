@@ -216,10 +216,11 @@ def quality_steps_figure(rows: Sequence[Mapping], floor: Mapping[str, float] | N
     ys = [r[metric] for r in rows] + ([floor[metric]] if floor is not None and metric in floor else [])
     # full tick labels (2, 5, 10, 20, 50, 100; 0.001, 0.01): never "10" with a superscript or bare "2 5"
     y_ticks = log_ticks(min(ys), max(ys)) if positive and ys and min(ys) > 0 else {}
-    layout = dict(height=height, margin={"l": 70, "r": 20, "t": 30, "b": 50},
+    # the legend (two rows in a half-width column) sits above the frame, not on it
+    layout = dict(height=height, margin={"l": 70, "r": 20, "t": 80, "b": 50},
                   xaxis={"title": {"text": "drift evaluations"}, "type": "log", **log_ticks(min(xs), max(xs))},
                   yaxis={"title": {"text": label}, "type": "log" if positive else "linear", **y_ticks},
-                  legend={"orientation": "h", "x": 1, "y": 1, "xanchor": "right", "yanchor": "bottom"},
+                  legend={"orientation": "h", "x": 1, "y": 1.03, "xanchor": "right", "yanchor": "bottom"},
                   hovermode="closest")
     return _figure(data, layout)
 
