@@ -218,6 +218,7 @@ class ExperimentConfig:
             if not c.ok:
                 sym = {"alpha": "α", "beta": "β", "gamma": "γ"}[c.name]
                 out.append(f"boundary condition {sym}({c.t:g}) = {c.expected:g} fails: found {c.value:.4g}")
+        out += infinite_slopes(schedule)
         if self.schedule == "trig-vp" and schedule.stochastic:
             import torch
 
@@ -269,6 +270,22 @@ LIMIT_REASONS = {
              "even its training loss has infinite expectation)",
 }
 """Why a limit is where it is, where that is not obvious; appended to the message."""
+
+
+def infinite_slopes(schedule) -> list[str]:
+    """α̇ or β̇ infinite (or NaN) at t = 0 or 1, as readable lines: the drift α̇ x0 + β̇ x1 would be
+    infinite there (β = sqrt(t) and β = t^p with p < 1 have β̇(0) = ∞). γ̇ may be infinite at the
+    ends (√(t(1−t))): the drift uses γγ̇, which stays finite."""
+    import torch
+
+    ends = schedule(torch.tensor([0.0, 1.0], dtype=torch.float64))
+    out = []
+    for name, sym in (("d_alpha", "α̇"), ("d_beta", "β̇")):
+        for t, v in zip((0, 1), getattr(ends, name).tolist()):
+            if not math.isfinite(v):
+                out.append(f"{sym}({t}) = {v}: the drift would be infinite at t = {t} (a slope like that of "
+                           "sqrt(t) at 0); use a coefficient with a finite slope there, e.g. t**2")
+    return out
 
 
 def limit_reason(name: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import fields
 
 import pytest
@@ -213,3 +214,19 @@ def test_old_key_nfe_reads_as_sample_steps():
     with pytest.raises(ConfigError, match="sample_steps"):
         ExperimentConfig.from_dict({"nfe": 0})
     assert "nfe" not in ExperimentConfig().to_dict()
+
+
+@pytest.mark.parametrize("changes,where", [({"beta": "sqrt(t)"}, "β̇(0)"), ({"alpha": "sqrt(1-t)"}, "α̇(1)"),
+                                           ({"beta": "t**0.7"}, "β̇(0)")])
+def test_a_typed_coefficient_with_an_infinite_slope_at_an_end_is_refused(changes, where):
+    """β = sqrt(t) has β̇(0) = ∞, as the power pair with p < 1: the drift is infinite there and the
+    exact flow wrote NaN. A typed γ may have an infinite slope at the ends (the drift uses γγ̇)."""
+    with pytest.raises(ConfigError, match=re.escape(where) + ".*infinite"):
+        ExperimentConfig.from_dict(changes)
+    assert ExperimentConfig.from_dict({"gamma": "sqrt(t*(1-t))"}).gamma == "sqrt(t*(1-t))"
+    assert ExperimentConfig.from_dict({"beta": "t**2", "alpha": "(1-t)**2"}).beta == "t**2"
+
+
+def test_power_below_one_is_refused_saying_why():
+    with pytest.raises(ConfigError, match="power must be between 1.0 and 10.0.*infinite"):
+        ExperimentConfig.from_dict({"schedule": "power", "power": 0.5})

@@ -115,3 +115,10 @@ def test_old_link_nfe_is_sample_steps():
     cfg, notices = from_untrusted({"nfe": "100000"})
     assert cfg.sample_steps == LIMITS["sample_steps"][1] and any("sample_steps" in n for n in notices)
     assert "nfe" not in to_query(ExperimentConfig(sample_steps=30))
+
+
+def test_link_with_an_infinite_slope_or_a_small_power_is_corrected_with_the_reason():
+    cfg, notices = from_untrusted({"beta": "sqrt(t)", "target": "8gaussians"})
+    assert cfg.beta == "" and cfg.target == "8gaussians" and any("β̇(0)" in n for n in notices)
+    cfg, notices = from_untrusted({"schedule": "power", "power": "0.5"})
+    assert cfg.power == LIMITS["power"][0] and any("infinite" in n for n in notices)
