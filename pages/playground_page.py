@@ -39,7 +39,7 @@ from ui.share import (
 from ui.state import playground_session
 
 CHUNK_SECONDS = 0.6  # one fragment run trains this long, then redraws the live flow (Stop waits at most this)
-FIRST_CHUNK_SECONDS = 0.3  # the first live flow comes sooner
+FIRST_CHUNK_SECONDS = 0.15  # the first live flow comes sooner
 COMPACT_CSS = """<style>
 [data-testid="stMainBlockContainer"] { padding-top: 2.2rem; }
 [data-testid="stMetricValue"] { font-size: 1.5rem; }
@@ -63,6 +63,26 @@ with st.sidebar:
 cfg = config_from_widgets(values)
 present = presenting()
 play_default_on_arrival(cfg)
+
+
+def _ask(action: str) -> None:
+    """on_click of Train, Stop, Resume, Reset: done below with this run's settings, before the
+    buttons are drawn, so they show the new state at once (no second run before training starts)."""
+    st.session_state["_playground_action"] = action
+
+
+action = st.session_state.pop("_playground_action", None)
+if action == "train":
+    try:
+        sess.start(cfg)
+    except (ValueError, RuntimeError) as exc:
+        sess.fail(f"could not start training: {exc}")
+elif action == "stop":
+    sess.stop()
+elif action == "resume":
+    sess.resume(cfg)
+elif action == "reset":
+    sess.reset(cfg)
 if not present:
     st.markdown(COMPACT_CSS, unsafe_allow_html=True)
 show_url_notices()
@@ -88,24 +108,16 @@ else:
                "Press **Train** to learn this flow yourself, change the target on the left, or open a "
                "**Scene**.")
     b1, b2, b3, b4, info = st.columns([1, 1, 1.2, 1, 4.4], vertical_alignment="center")
-if b1.button("Train", key="train", type="primary", disabled=training, width="stretch",
-             help="learn a fresh model from these settings"):
-    try:
-        sess.start(cfg)
-    except (ValueError, RuntimeError) as exc:
-        sess.fail(f"could not start training: {exc}")
-    st.rerun()
-if b2.button("Stop", key="stop_training", disabled=not training, help="pause; keeps the model", width="stretch"):
-    sess.stop()
-    st.rerun()
-if b3.button("Resume", key="resume", disabled=training or sess.state is None or bool(stale)
-             or (sess.state is not None and sess.state.done and cfg.steps <= sess.state.step and cfg.steps > 0),
-             help="continue this model (raise the budget to train longer)", width="stretch"):
-    sess.resume(cfg)
-    st.rerun()
-if b4.button("Reset", key="reset", disabled=training, help="forget the model; Train starts over", width="stretch"):
-    sess.reset(cfg)
-    st.rerun()
+b1.button("Train", key="train", type="primary", disabled=training, width="stretch", on_click=_ask, args=("train",),
+          help="learn a fresh model from these settings")
+b2.button("Stop", key="stop_training", disabled=not training, help="pause; keeps the model", width="stretch",
+          on_click=_ask, args=("stop",))
+b3.button("Resume", key="resume", disabled=training or sess.state is None or bool(stale)
+          or (sess.state is not None and sess.state.done and cfg.steps <= sess.state.step and cfg.steps > 0),
+          help="continue this model (raise the budget to train longer)", width="stretch", on_click=_ask,
+          args=("resume",))
+b4.button("Reset", key="reset", disabled=training, help="forget the model; Train starts over", width="stretch",
+          on_click=_ask, args=("reset",))
 device, device_note = resolve_device(cfg.device)
 info.caption(f"Train for **{cfg.budget_text}** on **{device.type}**" + (" · training…" if training else "")
              + (f" — {device_note}" if cfg.device != "auto" else ""))
@@ -200,7 +212,7 @@ def draw_facts(s) -> None:
         st.caption("waiting for a free slot…")
     if len(losses):
         st.plotly_chart(loss_figure(steps, losses, height=230 if not present else 200),
-                        key=f"loss_{state.step}", config={"displayModeBar": False}, theme=None)
+                        key="loss", config={"displayModeBar": False}, theme=None)  # one key: updated in place
     warning = s.loss_warning()
     if warning:
         st.warning(warning)

@@ -138,15 +138,15 @@ def test_nonfinite_training_shows_error_and_keeps_last_good_model(app, monkeypat
     sess = app.session_state["playground"]
     good_step = sess.state.step
     assert sess.status == "training" and good_step > 0
-    real_loss = training.drift_loss
+    real_batch = training.draw_batch  # every loss path (autograd or by hand) draws its batch here
     calls = {"n": 0}
 
     def poisoned(*args, **kwargs):
         calls["n"] += 1
-        loss = real_loss(*args, **kwargs)
-        return loss * float("nan") if calls["n"] == 5 else loss
+        t, x0, x1, z = real_batch(*args, **kwargs)
+        return (t, x0 * float("nan"), x1, z) if calls["n"] == 5 else (t, x0, x1, z)
 
-    monkeypatch.setattr(training, "drift_loss", poisoned)
+    monkeypatch.setattr(training, "draw_batch", poisoned)
     app.run()
     sess = app.session_state["playground"]
     assert sess.status == "error"
