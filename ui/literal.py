@@ -20,8 +20,11 @@ _INLINE = re.compile(r"([\\`*_\[\]<>~$|&:/])")
 """What means something anywhere in a line: emphasis, code, links, HTML and entities, strike-through,
 LaTeX, tables, and colons (Streamlit reads :name as a directive and :smile: as an emoji; checked in
 Chromium: only escaping every colon stops both, and :material/icon: needs its slash escaped too)."""
-_BLOCK_START = re.compile(r"^(\s*)([#>+\-=]|\d+(?=[.)]))")
+_BLOCK_START = re.compile(r"^(\s*)(>|[#+\-=](?=[\s\-=#]|$)|\d+(?=[.)](?:\s|$)))")
 """What starts a heading, quote, list or rule at the start of a line (a digit run before . or )."""
+
+
+_ICON = re.compile(r":material/")
 
 
 def _one_line(text) -> str:
@@ -47,6 +50,8 @@ def code(text) -> str:
     s = _one_line(text)
     if not s:
         return "` `"
+    if _ICON.search(s):  # Streamlit rewrites :material/name: even inside code (to :material_name:)
+        return escape(s)
     longest = max((len(run) for run in re.findall(r"`+", s)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if s.startswith("`") or s.endswith("`") or (s.startswith(" ") and s.endswith(" ")) else ""

@@ -1,0 +1,63 @@
+"""ui.literal in Chromium: user text rendered by Streamlit's markdown reads exactly as typed, both
+escaped (escape) and as code (code): formulas keep their asterisks, nothing turns bold, LaTeX,
+coloured, an emoji or an icon."""
+
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from tests.e2e.conftest import ARTIFACTS, ROOT, free_port, wait_idle
+from tests.e2e.literal_cases import CASES
+
+
+@pytest.fixture(scope="module")
+def literal_server():
+    port = free_port()
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = open(ARTIFACTS / f"literal-{port}.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "tests/e2e/literal_app.py"),
+                             "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port),
+                             "--browser.gatherUsageStats", "false"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.read().decode().strip() == "ok":
+                        break
+            except OSError:
+                time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        log.close()
+
+
+def test_user_text_reads_exactly_as_typed(literal_server, page):
+    page.goto(literal_server)
+    wait_idle(page)
+    page.wait_for_function("n => document.querySelectorAll(\"[data-testid='stCaptionContainer']\").length >= n",
+                           arg=len(CASES), timeout=30_000)
+    texts = page.eval_on_selector_all("[data-testid='stMarkdownContainer'], [data-testid='stCaptionContainer']",
+                                      "els => els.map(e => e.innerText)")
+    seen = {}
+    for t in texts:
+        tag, _, rest = t.partition(" ")
+        seen[tag] = rest
+    missing = [f"{k}{i}" for i in range(len(CASES)) for k in "EC" if f"{k}{i}" not in seen]
+    assert not missing, (missing, texts)
+    for i, case in enumerate(CASES):
+        want = " ".join(case.splitlines())
+        assert seen[f"C{i}"] == want, (case, seen[f"C{i}"])  # code span: exact, spaces included
+        assert seen[f"E{i}"] == want.strip(), (case, seen[f"E{i}"])  # escaped text (markdown trims the ends)
+    shown = ":is([data-testid='stMarkdownContainer'], [data-testid='stCaptionContainer'])"
+    formatted = page.locator(f"{shown} :is(strong, em, del, img, h1, ol, ul, blockquote, .katex, table)")
+    assert formatted.count() == 0, formatted.evaluate_all("els => els.map(e => e.outerHTML)")
+    # a typed address may become clickable (GFM autolink), but it still reads exactly as typed
+    links = page.locator(f"{shown} a").evaluate_all("els => els.map(e => [e.innerText, e.getAttribute('href')])")
+    assert all(text == href for text, href in links), links
