@@ -4,6 +4,8 @@ controls, each step on a new page."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.e2e.conftest import wait_idle
@@ -35,7 +37,14 @@ def ready(page) -> None:
 
 
 @pytest.fixture(scope="module")
-def theory_url(app_server):
+def theory_url(app_server, browser):
+    """The page's URL on a server that has already served one request (these tests are about the
+    page; a fresh server's first deep link is test_links_browser's business)."""
+    ctx = browser.new_context()
+    warm = ctx.new_page()
+    warm.goto(app_server.url)
+    wait_idle(warm)
+    ctx.close()
     return app_server.url + "/theory"
 
 
@@ -77,5 +86,33 @@ def test_printing_hides_the_controls_and_starts_each_step_on_a_new_page(browser,
         pdf = page.pdf(format="A4")
         pages = pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages")
         assert 6 <= pages <= 12, pages  # a page or two per step, not the screen's blank gaps
+    finally:
+        ctx.close()
+
+
+def test_the_handout_downloads_as_one_printable_file(browser, theory_url, tmp_path):
+    """The download is the walk-through itself: six sections with this page's live numbers, and it
+    opens offline (no request leaves the file) with no controls in it."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 720}, accept_downloads=True)
+    page = ctx.new_page()
+    try:
+        page.goto(theory_url)
+        ready(page)
+        with page.expect_download() as info:
+            page.get_by_role("button", name="Download the handout (HTML, print-ready)").click()
+        path = tmp_path / info.value.suggested_filename
+        info.value.save_as(path)
+        doc = path.read_text(encoding="utf-8")
+        assert info.value.suggested_filename.endswith(".html") and doc.count("<section>") == 6
+        shown = page.get_by_text("C = E|ẋ_t − b|² =").inner_text()
+        constant = re.search(r"= ([-\d.]+ ± [\d.e-]+)\. Difference", shown).group(1)
+        assert f"<b>{constant}</b>" in doc  # the loss constant the page shows
+        offline = ctx.new_page()
+        requests = []
+        offline.on("request", lambda r: requests.append(r.url))
+        offline.goto(path.as_uri())
+        assert offline.locator("section h2").count() == 6
+        assert offline.locator("input, button, select, script").count() == 0
+        assert [u for u in requests if not u.startswith("file://")] == []
     finally:
         ctx.close()
