@@ -78,8 +78,11 @@ def schedule_controls(container=st, show_plot: bool = True) -> dict:
         lo, hi = LIMITS["power"]
         power = container.slider("power p", lo, hi, DEFAULTS.power, 0.25, key="power", **PERSIST,
                                  help=f"α = (1 − t)^p, β = t^p; p ≥ {lo:g} because {LIMIT_REASONS['power']}")
-    gamma = container.selectbox("γ (noise)", gammas, index=gammas.index(DEFAULTS.gamma), key="gamma",
-                                format_func=lambda n: f"{n}: {GAMMAS[n].label}", **PERSIST)
+    gamma_typed = bool(ss.get("use_formulas") and str(ss.get("gamma_text") or "").strip())
+    gamma = container.selectbox("γ (noise)" + (" (γ typed below)" if gamma_typed else ""), gammas,
+                                index=gammas.index(DEFAULTS.gamma), key="gamma", **PERSIST,
+                                format_func=(lambda n: f"{n} (not used: γ typed)") if gamma_typed else
+                                (lambda n: f"{n}: {GAMMAS[n].label.split(' (')[0]}"))  # short: not cut
     max_scale = 4.0 if schedule != "trig-vp" else {"brownian": 4.0, "squared": 4.0}.get(gamma, 1.0)
     scale = DEFAULTS.gamma_scale
     if gamma != "zero":
