@@ -681,7 +681,7 @@ def animation_figure(
     webgl: bool = False,
     title: str | None = None,
     height: int = 520,
-    titles: Sequence[str] = ("particles moved by the learned drift", "true interpolant: x_t"),
+    titles: Sequence[str] = ("learned flow: X_t", "true interpolant: x_t"),
 ) -> go.Figure:
     """Particles carried from base (t = 0) to target (t = 1), played in the browser.
 

@@ -141,7 +141,7 @@ def test_axes_fixed_to_box_and_equal_aspect():
         assert tuple(ax.range) == (-3.0, 3.0) and ax.autorange is False
     assert lay.yaxis.scaleanchor == "x" and lay.yaxis2.scaleanchor == "x2"
     assert lay.uirevision and lay.height == 520
-    assert [a.text for a in lay.annotations] == ["<b>particles moved by the learned drift</b>",
+    assert [a.text for a in lay.annotations] == ["<b>learned flow: X_t</b>",
                                                  "<b>true interpolant: x_t</b>"]
 
 
