@@ -56,7 +56,7 @@ def _groups(start: np.ndarray) -> tuple[np.ndarray, list[str]]:  # noqa: C901
 
 def canvas_spec(paths: np.ndarray, times: np.ndarray, true_frames: np.ndarray | None = None,
                 goal: np.ndarray | None = None, *, fps: float = 30.0, box: float = BOX, size: int = 460,
-                titles=("learned drift: X_t", "true interpolant: x_t"), autoplay: bool = False,
+                titles=("learned flow: X_t", "true interpolant: x_t"), autoplay: bool = False,
                 hold: float = 0.8, font: int = 16, caption: str = "",
                 meta: dict | None = None) -> dict:
     """The player's data for paths (T, n, 2) over times (T,), optionally beside true_frames
@@ -90,7 +90,7 @@ def spec_nbytes(spec: dict) -> int:
 
 def canvas_animation_html(paths: np.ndarray, times: np.ndarray, true_frames: np.ndarray | None = None,
                           goal: np.ndarray | None = None, fps: float = 30.0, box: float = BOX,
-                          size: int = 460, titles=("learned drift: X_t", "true interpolant: x_t"),
+                          size: int = 460, titles=("learned flow: X_t", "true interpolant: x_t"),
                           autoplay: bool = False) -> str:
     """A self-contained HTML page that plays paths (T, n, 2) over times (T,) on a canvas,
     optionally beside true_frames (T, m, 2), over faint goal samples (k, 2). Controls: play/pause,

@@ -162,7 +162,7 @@ def render_frame(anim: AnimationData, frame: int, size: int = 480, box: float = 
     style = style or _style(anim, box)
     arrows = None if anim.arrows is None else anim.arrows[k]
     panels = [_panel(anim.paths[k], style.colors, anim.goal, arrows, style.arrow_scale, size, box,
-                     "learned drift: X_t")]
+                     "learned flow: X_t")]
     if anim.true_frames is not None:
         panels.append(_panel(anim.true_frames[k], style.true_colors, anim.goal, None, 1.0, size, box,
                              "true interpolant: x_t"))

@@ -63,7 +63,7 @@ def test_player_data_says_what_to_play_and_the_component_mounts_the_same_player(
     spec = canvas_spec(np.zeros((3, 4, 2), np.float32), [0, 0.5, 1], autoplay=True, hold=0.5,
                        caption="live", meta={"name": "flow", "sig": "s1"})
     assert spec["autoplay"] is True and spec["hold"] == 0.5 and spec["caption"] == "live"
-    assert spec["meta"] == {"name": "flow", "sig": "s1"} and spec["titles"] == ["learned drift: X_t"]
+    assert spec["meta"] == {"name": "flow", "sig": "s1"} and spec["titles"] == ["learned flow: X_t"]
     assert COMPONENT_JS.startswith(PLAYER_JS) and "export default function" in COMPONENT_JS
     assert "mountFlowPlayer(parentElement" in COMPONENT_JS and "player.update(data)" in COMPONENT_JS
     with pytest.raises(ValueError, match="paths must be"):
