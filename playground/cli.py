@@ -79,9 +79,9 @@ WHAT_IS_TRAINED = """what is trained when:
   same network, when gamma > 0 or --sampler em is asked (--denoiser auto; 'on' forces it, 'off'
   never learns it). With gamma = 0, a standard Gaussian base and the independent coupling it
   learns eta = E[x0 | x_t] instead (one-sided, s = -eta/alpha; under --coupling ot or mirror x0
-  depends on x1 and that identity fails, so a score there needs gamma > 0). --model exact trains nothing: it samples the closed-form
-  drift and score of a Gaussian-mixture pair (gaussian, 8gaussians, mixture, cloud; independent
-  coupling); any other pair is an error (exit status 2).
+  depends on x1 and that identity fails, so a score there needs gamma > 0). --model exact trains
+  nothing: it samples the closed-form drift and score of a Gaussian-mixture pair (gaussian,
+  8gaussians, mixture, cloud; independent coupling); any other pair is an error (exit status 2).
 sampling: --sampler euler|heun|rk4 integrate the ODE dX = b dt on [0, 1]. --sampler em is
   Euler-Maruyama for the SDE dX = [b + eps(t) s] dt + sqrt(2 eps(t)) dW (backward: b - eps s),
   eps(t) = --epsilon times --epsilon-shape (constant, bump = 4t(1-t), sinesquared = sin^2(pi t)),
@@ -225,10 +225,12 @@ def cmd_run(args) -> int:
 def check_stochastic(cfg: ExperimentConfig, base, target) -> None:
     """The checks of --model, --sampler em, --epsilon and --denoiser that need the
     distributions; CliError (exit status 2) before anything is written."""
-    from playground.experiment import exact_field
+    from playground.experiment import exact_field, sde_problem
     from playground.score import denoiser_kind
     from playground.training import build_schedule
 
+    if sde_problem(cfg):
+        raise CliError(sde_problem(cfg))
     if cfg.epsilon > 0 and cfg.sampler != "em":
         raise CliError(f"--epsilon {cfg.epsilon:g} applies to the SDE sampler only: add --sampler em "
                        f"(or drop --epsilon; --sampler {cfg.sampler} integrates the ODE)")

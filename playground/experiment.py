@@ -24,6 +24,8 @@ from playground.distributions import Distribution
 from playground.exact import ExactField
 from playground.metrics import path_curvature, path_straightness, quality
 from playground.sampling import Field, Trajectory, integrate
+from playground.schedules import POINT_MASS
+from playground.schedules import narrowest as schedule_narrowest
 from playground.sde import integrate_sde
 from playground.training import TrainState, build_distributions, build_schedule, make_state, train
 
@@ -72,10 +74,8 @@ def _grid_schedule(cfg: ExperimentConfig, n: int = 401):
 
 def point_mass_time(cfg: ExperimentConfig) -> float | None:
     """A time t in (0, 1) where α = β = γ = 0 (x_t is a point mass), or None."""
-    t, s = _grid_schedule(cfg)
-    size = s.alpha.abs() + s.beta.abs() + s.gamma.abs()
-    inner = (t > 0) & (t < 1) & (size < 1e-9)
-    return float(t[inner][0]) if bool(inner.any()) else None
+    t, size = narrowest(cfg)
+    return t if size < POINT_MASS else None
 
 
 SQUEEZE = 0.1
@@ -83,16 +83,25 @@ SQUEEZE = 0.1
 
 
 def narrowest(cfg: ExperimentConfig) -> tuple[float, float]:
-    """(t, √(α² + β² + γ²)) at the inner time where the interpolant's scale is smallest."""
-    t, s = _grid_schedule(cfg)
-    size = (s.alpha**2 + s.beta**2 + s.gamma**2).sqrt()[1:-1]
-    k = int(size.argmin())
-    return float(t[1:-1][k]), float(size[k])
+    """(t, √(α² + β² + γ²)) at the inner time where cfg's interpolant is narrowest (schedules.narrowest)."""
+    return schedule_narrowest(build_schedule(cfg))
 
 
 def _alpha_plus_beta_is_one(cfg: ExperimentConfig) -> bool:
     _, s = _grid_schedule(cfg)
     return bool(((s.alpha + s.beta - 1).abs() < 1e-6).all())
+
+
+def sde_problem(cfg: ExperimentConfig) -> str | None:
+    """Why cfg's SDE cannot run, or None: with ε > 0 it needs the score ∇ log ρ_t at every t, which
+    does not exist where x_t is a single point (encdec with γ = 0 at t = ½; it gave NaN samples)."""
+    if cfg.sampler != "em" or cfg.epsilon <= 0:
+        return None
+    t = point_mass_time(cfg)
+    if t is None:
+        return None
+    return (f"the SDE (sampler em, ε > 0) needs the score ∇ log ρ_t, which does not exist at t = {t:g}, "
+            "where α, β and γ are all 0 (x_t is a single point): give γ > 0 there, or use ε = 0")
 
 
 def start_and_goal(cfg: ExperimentConfig, base: Distribution, target: Distribution):
@@ -109,7 +118,11 @@ def generate(field: Field, cfg: ExperimentConfig, base: Distribution, target: Di
     """Integrate `field` from n fresh starting samples (seeded from cfg.seed + 2).
 
     With sampler "em" the SDE runs on [t0, 1 − t0] with cfg's ε and shape, noise seeded from
-    cfg.seed + 6; `field` must then have a score (`drift_and_score`) when ε > 0."""
+    cfg.seed + 6; `field` must then have a score (`drift_and_score`) when ε > 0. ValueError
+    (`sde_problem`) when the SDE has no score to use."""
+    problem = sde_problem(cfg)
+    if problem:
+        raise ValueError(problem)
     start, _ = start_and_goal(cfg, base, target)
     g = torch.Generator().manual_seed(cfg.seed + SAMPLE_SEED_OFFSET)
     x = start.sample(n or cfg.samples, g)

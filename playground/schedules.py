@@ -369,3 +369,17 @@ def boundary_checks(schedule: Schedule, tol: float = 1e-6) -> list[BoundaryCheck
         for t, v, e in zip((0.0, 1.0), values, expected):
             checks.append(BoundaryCheck(name, t, v, e, math.isfinite(v) and abs(v - e) <= tol))
     return checks
+
+
+POINT_MASS = 1e-9
+"""√(α² + β² + γ²) below this at some t inside (0, 1): x_t is a single point there (`narrowest`)."""
+
+
+def narrowest(schedule: Schedule, n: int = 401) -> tuple[float, float]:
+    """(t, √(α² + β² + γ²)) at the time inside (0, 1) where the interpolant's scale is smallest, on
+    a grid of n times in float64. 0 means x_t is a single point there (encdec with γ = 0 at ½)."""
+    t = torch.linspace(0, 1, n, dtype=torch.float64)[1:-1]
+    out = schedule(t)
+    size = (out.alpha**2 + out.beta**2 + out.gamma**2).sqrt()
+    k = int(size.argmin())
+    return float(t[k]), float(size[k])

@@ -18,6 +18,7 @@ function below returns numpy arrays (or small dicts of them) ready for
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import torch
@@ -28,6 +29,7 @@ from playground.distributions import BOX, Distribution
 from playground.exact import ExactField
 from playground.metrics import energy_distance, path_curvature, path_straightness, sliced_w2
 from playground.sampling import SAMPLERS, Field, integrate
+from playground.schedules import POINT_MASS, narrowest
 from playground.sde import DEFAULT_T0, EPSILON_SHAPE_LABELS, has_score, integrate_sde
 from playground.training import build_distributions, build_schedule, make_state, train_steps
 
@@ -52,9 +54,22 @@ class ModelView:
     label: str
     key: tuple
 
+    @cached_property
+    def score_problem(self) -> str | None:
+        """Why this view cannot run the SDE (ε > 0), or None: it has no score, or the score does not
+        exist at some t because x_t is a single point there (encdec with γ = 0 at t = ½)."""
+        if self.fields is None or not has_score(self.fields):
+            return "this model has no score: the SDE needs one (train with γ > 0, or use the exact field)"
+        t, size = narrowest(build_schedule(self.config))
+        if size < POINT_MASS:
+            return (f"the score ∇ log ρ_t does not exist at t = {t:g}, where α, β and γ are all 0 (x_t is a "
+                    "single point), so the SDE cannot run: give γ > 0 there")
+        return None
+
     @property
     def has_score(self) -> bool:
-        return self.fields is not None and has_score(self.fields)
+        """True when the SDE can run: a score that exists at every t (see `score_problem`)."""
+        return self.score_problem is None
 
 
 def exact_unavailable(cfg: ExperimentConfig) -> str | None:
@@ -174,8 +189,7 @@ def compare_paths(view: ModelView, mode: str = "ode-sde", epsilon: float = 0.5,
 
     def sde(eps: float):
         if eps > 0 and not view.has_score:
-            raise ValueError("this model has no score: the SDE needs one (train with γ > 0, or use "
-                             "the exact field)")
+            raise ValueError(view.score_problem)
         noise = torch.Generator().manual_seed(seed + NOISE_SEED_OFFSET)
         field = view.fields if view.has_score else view.drift
         return integrate_sde(field, x, steps, eps, shape, direction, t0, noise, keep=None)

@@ -165,6 +165,8 @@ def _bad_inputs(tmp: Path) -> dict[str, list[str]]:
         "huge-old-nfe": run + ["--nfe", "100000"],
         "power-below-1": run + ["--model", "exact", "--schedule", "power", "--power", "0.5"],
         "score-of-ot-with-gamma-zero": run + ["--coupling", "ot", "--sampler", "em", "--epsilon", "1"],
+        "sde-through-a-point": run + ["--model", "exact", "--target", "8gaussians", "--schedule", "encdec",
+                                      "--sampler", "em", "--epsilon", "0.5"],
         "missing-config": run + ["--config", str(tmp / "missing.json")],
         "config-not-json": run + ["--config", str(tmp / "notjson.json")],
         "config-a-list": run + ["--config", str(tmp / "list.json")],

@@ -11,7 +11,7 @@ import torch
 from playground.config import LIMITS, ExperimentConfig
 from playground.distributions import GaussianMixture, PointCloud, make_distribution
 from playground.exact import ExactField
-from playground.experiment import config_warnings, run_experiment
+from playground.experiment import config_warnings, generate, run_experiment
 from playground.metrics import energy_distance
 from playground.schedules import make_schedule
 
@@ -267,3 +267,18 @@ def test_a_squeezed_interpolant_is_warned_about(changes, warned):
     the noise floor; with γ = √(t(1 − t)), p = 5 and 10 at 2.7× and 3.6×."""
     text = " ".join(config_warnings(ExperimentConfig(**changes)))
     assert ("squeezed" in text) == warned, text
+
+
+def test_the_sde_refuses_a_schedule_where_the_score_does_not_exist():
+    """encdec with γ = 0: x_½ is a single point, so ∇ log ρ_½ does not exist and the SDE wrote NaN
+    samples; now it says why. The ODE (ε = 0) and the SDE with γ > 0 run."""
+    cfg = ExperimentConfig(base="gaussian", target="8gaussians", schedule="encdec", model="exact",
+                           sampler="em", epsilon=0.5, sample_steps=20, samples=200)
+    base, target = make_distribution("gaussian"), make_distribution("8gaussians")
+    field = ExactField.from_distributions(base, target, make_schedule("encdec"))
+    with pytest.raises(ValueError, match="single point.*γ > 0"):
+        generate(field, cfg, base, target)
+    assert torch.isfinite(generate(field, cfg.replace(epsilon=0.0), base, target).final).all()
+    noisy = cfg.replace(gamma="sinesquared")
+    field = ExactField.from_distributions(base, target, make_schedule("encdec", "sinesquared"))
+    assert torch.isfinite(generate(field, noisy, base, target).final).all()

@@ -445,3 +445,16 @@ def test_mirror_view_goes_back_to_the_base_and_samples_rho_t_as_trained():
     plain = learned_view(make_state(cfg.replace(coupling="independent")))
     assert plain.target is not plain.base
     assert float((rho_t_samples(plain, 0.5, n=4000) ** 2).sum(1).mean()) < 1.5  # measured 1.15
+
+
+def test_a_view_whose_score_does_not_exist_somewhere_cannot_run_the_sde():
+    """The exact field of encdec with γ = 0 has a drift but no score at t = ½ (x_½ is a point): the
+    Stochastic side treats it as scoreless, and an SDE asked of it is a ValueError saying why."""
+    view = exact_view(ExperimentConfig(target="8gaussians", schedule="encdec"))
+    assert not view.has_score and "single point" in view.score_problem
+    with pytest.raises(ValueError, match="single point"):
+        compare_paths(view, "ode-sde", epsilon=0.5, steps=20, particles=50)
+    assert compare_paths(view, "ode-sde", epsilon=0.0, steps=20, particles=50).paths  # ε = 0 runs
+    rows = quality_vs_steps(view, evaluations=(4,), methods=("euler", "em"), n=200)["rows"]
+    assert [r["method"] for r in rows] == ["euler"]
+    assert exact_view(ExperimentConfig(target="8gaussians", schedule="encdec", gamma="sinesquared")).has_score
