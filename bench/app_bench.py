@@ -17,9 +17,10 @@
   the first live flow and until the final animation; websocket bytes of the first visit and of a
   rerun that changes neither model nor animation (the seconds budget); on /scenes, Open until the
   scene's flow plays. Each beside its goal.
-- in-app training: the steps the app trained in its default budget ÷ seconds from Train to the final
-  animation (wall) and ÷ the budget (inside training steps), against the same chunked loop without
-  UI (`PlaygroundSession.train_for(0.5)` until done, before and after the app, averaged), one thread.
+- in-app training: the steps the app trained in its default time budget ÷ those wall seconds of
+  training, against the same chunked loop without UI (`PlaygroundSession.train_for(0.5)` until its
+  budget is spent, before and after the app, averaged), one thread: the share of training the
+  page, the live flow and the browser beside it cost.
 """
 
 from __future__ import annotations
@@ -363,11 +364,12 @@ def run(settings: Settings) -> dict:
                          "loop_steps_per_s_wall": loop_rate}
         say(markdown(out))
         return out
-    app_metric = app["steps_trained"] / app["budget_s"]  # per second inside training steps
-    app_wall = app["steps_trained"] / app["train_to_final_s"]  # per second from click to final animation
-    out["in_app"] = {"app_steps_per_s_wall": app_wall, "loop_steps_per_s_wall": loop_rate,
-                     "ratio_wall": ratio(app_wall, loop_rate), "app_steps_per_s_metric": app_metric,
-                     "loop_steps_per_s_metric": loop_metric, "ratio_metric": ratio(app_metric, loop_metric)}
+    # a time budget: both train for the same wall seconds (measured inside train_steps); the app's
+    # share of the loop's steps is what the page, the live flow and the browser cost training
+    app_rate = app["steps_trained"] / app["budget_s"]
+    out["in_app"] = {"app_steps_per_s_wall": app_rate, "loop_steps_per_s_wall": loop_metric,
+                     "ratio_wall": ratio(app_rate, loop_metric), "click_to_final_s": app["train_to_final_s"],
+                     "budget_s": app["budget_s"], "loop_steps_per_s_with_chunk_overhead": loop_rate}
     say(markdown(out))
     return out
 
@@ -420,9 +422,10 @@ def markdown(sec: dict) -> str:
         parts.append(f"In-app training: {i['skipped']} (loop without UI: "
                      f"{i['loop_steps_per_s_wall']:.0f} steps/s wall).")
     else:
-        parts.append(table(["training steps/s", "in the app", "loop without UI", "app ÷ loop"], [
-            ["wall clock (app: steps ÷ seconds from Train to the final animation, live flow included)",
-             i["app_steps_per_s_wall"], i["loop_steps_per_s_wall"], i["ratio_wall"]],
-            ["inside training steps (steps ÷ the budget's seconds)", i["app_steps_per_s_metric"],
-             i["loop_steps_per_s_metric"], i["ratio_metric"]]]))
+        parts.append(table(["training steps/s in the default time budget", "in the app", "loop without UI",
+                            "app ÷ loop"], [
+            [f"steps ÷ the {i['budget_s']:g} wall seconds of training (live flow and browser running beside)",
+             i["app_steps_per_s_wall"], i["loop_steps_per_s_wall"], i["ratio_wall"]]]))
+        parts.append(f"Train → final animation took {i['click_to_final_s']:.2f} s for a {i['budget_s']:g} s budget "
+                     "(the rest: the first run, live-flow redraws between chunks, the final animation).")
     return "\n\n".join(parts)

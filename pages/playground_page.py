@@ -10,8 +10,9 @@ import streamlit as st
 
 from playground.animation import LIVE_PARTICLES, MAX_FRAMES, MAX_PARTICLES, PLOTLY_MAX_PARTICLES
 from playground.experiment import config_warnings
-from playground.figures import animation_figure, clouds_figure, loss_figure
+from playground.figures import animation_figure, clouds_figure
 from playground.scenes import SCENES
+from playground.sketch import loss_svg
 from playground.training import resolve_device
 from ui.controls import (
     animation_controls,
@@ -38,7 +39,7 @@ from ui.share import (
 )
 from ui.state import playground_session
 
-CHUNK_SECONDS = 0.6  # one fragment run trains this long, then redraws the live flow (Stop waits at most this)
+CHUNK_SECONDS = 0.8  # one fragment run trains this long, then redraws the live flow (Stop waits at most this)
 FIRST_CHUNK_SECONDS = 0.15  # the first live flow comes sooner
 COMPACT_CSS = """<style>
 [data-testid="stMainBlockContainer"] { padding-top: 2.2rem; }
@@ -211,8 +212,7 @@ def draw_facts(s) -> None:
     if s.queued:
         st.caption("waiting for a free slot…")
     if len(losses):
-        st.plotly_chart(loss_figure(steps, losses, height=230 if not present else 200),
-                        key="loss", config={"displayModeBar": False}, theme=None)  # one key: updated in place
+        st.markdown(loss_svg(steps, losses), unsafe_allow_html=True)  # no plotly.js: nothing to load
     warning = s.loss_warning()
     if warning:
         st.warning(warning)

@@ -66,3 +66,62 @@ def schedule_svg(t: np.ndarray, alpha: np.ndarray, beta: np.ndarray, gamma: np.n
     """α (base, blue), β (target, vermillion) and γ (noise, green) over t (k,), as an SVG string."""
     return curves_svg(t, {"α": alpha, "β": beta, "γ": gamma},
                       {"α": ALPHA_COLOR, "β": BETA_COLOR, "γ": GAMMA_COLOR}, **kw)
+
+
+def _nice_ticks(lo: float, hi: float) -> list[float]:
+    """Tick values for a log axis over [lo, hi] (both > 0): the decades inside, else 1-2-5 steps,
+    else the two ends."""
+    decades = [10.0 ** k for k in range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1)]
+    ticks = [d for d in decades if lo <= d <= hi]
+    if len(ticks) < 2:
+        ticks = [m * d for d in decades for m in (1, 2, 5) if lo <= m * d <= hi]
+    return ticks if len(ticks) >= 2 else [lo, hi]
+
+
+def _label(v: float) -> str:
+    """A full tick label ('0.02', '3', '2000'), never a mantissa with a superscript."""
+    return f"{v:.4g}" if 1e-4 <= abs(v) < 1e5 else f"{v:.1e}"
+
+
+def loss_svg(steps: np.ndarray, losses: np.ndarray, width: int = 320, height: int = 190,
+             max_points: int = 400, title: str = "drift loss (log scale)") -> str:
+    """The training loss over steps (k,) as an SVG string: the raw values faint, their moving
+    average (`playground.figures.ema`) thick, on a log y axis with full tick labels. Cheap to
+    redraw every second while a model trains (no JavaScript, a few KB)."""
+    from playground.figures import downsample_indices, ema
+
+    steps, losses = np.asarray(steps, dtype=float), np.asarray(losses, dtype=float)
+    ok = np.isfinite(losses) & (losses > 0)
+    left, right, top, bottom = 50, 10, 24, 34
+    pw, ph = width - left - right, height - top - bottom
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" style="font: 13px sans-serif">',
+           f'<text x="{left}" y="15" fill="#111827" font-weight="600">{escape(title)}</text>',
+           f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="white" stroke="#444" stroke-width="1"/>']
+    if ok.sum() >= 2:
+        s, y = steps[ok], losses[ok]
+        smooth = ema(y)
+        lo, hi = float(min(y.min(), smooth.min())), float(max(y.max(), smooth.max()))
+        if hi / lo < 1.5:
+            lo, hi = lo / 1.25, hi * 1.25
+        llo, lhi = np.log10(lo), np.log10(hi)
+        s0, s1 = float(s[0]), float(max(s[-1], s[0] + 1))
+
+        def px(a, b):
+            return left + (a - s0) / (s1 - s0) * pw, top + (lhi - np.log10(b)) / (lhi - llo) * ph
+
+        for curve, style in ((y, 'stroke="#0072B2" stroke-opacity="0.3" stroke-width="1"'),
+                             (smooth, 'stroke="#0072B2" stroke-width="2.5"')):
+            idx = downsample_indices(curve, max_points)
+            pts = " ".join("{:.1f},{:.1f}".format(*px(s[i], max(curve[i], lo))) for i in idx)
+            out.append(f'<polyline fill="none" {style} points="{pts}"/>')
+        for v in _nice_ticks(lo, hi):
+            _, yy = px(s0, v)
+            out.append(f'<line x1="{left - 4}" y1="{yy:.1f}" x2="{left}" y2="{yy:.1f}" stroke="#444"/>'
+                       f'<text x="{left - 6}" y="{yy + 4:.1f}" text-anchor="end" fill="#222">{_label(v)}</text>')
+        for v, anchor in ((s0, "start"), (s1, "end")):
+            xx, _ = px(v, lo)
+            out.append(f'<text x="{xx:.1f}" y="{top + ph + 16}" text-anchor="{anchor}" fill="#222">{int(v):,}</text>')
+        out.append(f'<text x="{left + pw / 2:.1f}" y="{height - 3}" text-anchor="middle" fill="#444">step</text>')
+    out.append("</svg>")
+    return "".join(out)

@@ -164,7 +164,8 @@ PRESENT_CSS = """
   { padding: 0.5rem 1.5rem 0 1.5rem !important; max-width: 100% !important; }
 html, body, [data-testid="stAppViewContainer"] { font-size: 18px; }
 [data-testid="stMarkdownContainer"] p, [data-testid="stCaptionContainer"], [data-testid="stWidgetLabel"] p,
-  .stButton button p, [data-baseweb="select"] div { font-size: 18px !important; color: #111827; }
+  .stButton button p, [data-baseweb="select"] div { font-size: 18px !important; }
+[data-testid="stMarkdownContainer"] p, .stButton button:not(:disabled) p, h1 { color: #111827; }
 .stButton button { white-space: nowrap; padding-left: 0.7rem; padding-right: 0.7rem; }
 h1, h2, h3, h4 { padding: 0 !important; color: #111827; }
 h1 { font-size: 1.6rem !important; }

@@ -34,3 +34,19 @@ def test_non_finite_values_break_the_line_and_names_are_escaped():
     svg = ET.fromstring(curves_svg(t, {"<a>": np.array([0, 1, np.nan, 1, 0])}))
     assert len(svg.findall(f"{NS}polyline")) == 2
     assert "<a>" in [x.text for x in svg.findall(f"{NS}text")]
+
+
+def test_loss_curve_is_on_a_log_axis_with_full_tick_labels():
+    from playground.sketch import loss_svg
+
+    steps = np.arange(1, 1001)
+    losses = 10.0 ** (1 - 2 * steps / 1000)  # 10 → 0.1, a straight line on a log axis
+    svg = ET.fromstring(loss_svg(steps, losses, width=320, height=190))
+    raw, smooth = svg.findall(f"{NS}polyline")
+    pts = _points(raw)
+    fit = np.polyval(np.polyfit(pts[:, 0], pts[:, 1], 1), pts[:, 0])
+    assert np.abs(fit - pts[:, 1]).max() < 0.3  # log scale: a straight line (to the 0.1 px rounding)
+    labels = [t.text for t in svg.findall(f"{NS}text")]
+    assert {"0.1", "1", "10"} <= set(labels) and "1,000" in labels
+    assert not any("e" in lab for lab in labels if lab[0].isdigit())  # no 1e+01 style labels
+    assert ET.fromstring(loss_svg([1], [2.0])).find(f"{NS}polyline") is None  # too few points: a frame
