@@ -143,7 +143,7 @@ def table(rows: list[dict], index: bool = False) -> None:
     st.table(df.set_index(df.columns[0]) if index else df.style.hide(axis="index"))
 
 
-def say(v: theory.Verdict | None) -> None:
+def say(v: handout.Verdict | None) -> None:
     if v is not None:
         {"success": st.success, "warning": st.warning, "error": st.error}[v.level](v.text)
 
@@ -168,9 +168,9 @@ seed = int(cfg.seed) + 7919 * redraws
 s = json.dumps({k: getattr(cfg, k) for k in SETUP_FIELDS}, sort_keys=True)
 setup = _setup(s)
 shown = tuple(f"yours: {code(e['label'])}" if (e := user_entry(side)) else
-              (theory.dist_label(getattr(cfg, side)) or code(getattr(cfg, side)))
+              (handout.dist_label(getattr(cfg, side)) or code(getattr(cfg, side)))
               for side in ("base", "target"))
-experiment = theory.describe(cfg, setup.schedule.stochastic, code, shown)
+experiment = handout.describe(cfg, setup.schedule.stochastic, code, shown)
 st.markdown(f"**Experiment** (set on the Playground page): {experiment}.")
 if setup.note:
     st.info(setup.note)
@@ -228,7 +228,7 @@ with right:
                 f"with |x_t − x| < {c.radius:g}, x = {handout.vec(c.x)}. By the tower property this "
                 "average estimates the exact drift averaged over the same samples.")
     table(handout.ball_rows(c, "E[ẋ_t | x_t ∈ ball]", "exact b"), index=True)
-    say(theory.agreement(c.z, "E[ẋ_t | x_t ≈ x] and the exact b"))
+    say(handout.agreement(c.z, "E[ẋ_t | x_t ≈ x] and the exact b"))
 show_source("Library source: the exact drift, and this check",
             exact.ExactField.drift, exact.ExactField._chunk, theory.conditional_expectation_check)
 
@@ -256,7 +256,7 @@ st.markdown(f"**Live check**: {li.n:,} samples of (t, x0, x1, z), t uniform on "
 table(handout.loss_rows(li), index=True)
 st.markdown(f"C = E|ẋ_t − b|² = **{li.constant.text(4)}**. Difference between the first two "
             f"columns' differences: {li.between.text(4)} ({li.z_between:.1f} s.e.).")
-say(theory.agreement(max([r.z for r in li.rows] + [li.z_between]), "L(b̂) − E|b̂ − b|² = C for every b̂"))
+say(handout.agreement(max([r.z for r in li.rows] + [li.z_between]), "L(b̂) − E|b̂ − b|² = C for every b̂"))
 show_source("Library source: the training loss, and this check",
             training.drift_loss, theory.loss_identity_check)
 
@@ -279,7 +279,7 @@ st.markdown(f"max |X_k+1 − X_k − h b(t_k, X_k)| = **{e.residual:.2g}** (floa
             f"{e.n:,} particles with {e.quality_steps} steps: energy distance to ρ1 = "
             f"**{e.energy:.4f}** (before transport {e.start_energy:.4f}), noise floor "
             f"{e.floor.mean:.4f} ± {e.floor.std:.4f} (two target samples of {e.n:,}).")
-say(theory.reached(e.energy, e.floor, e.start_energy, "Euler with the exact drift", setup.schedule))
+say(handout.reached(e.energy, e.floor, e.start_energy, "Euler with the exact drift", setup.schedule))
 show_source("Library source: the integrator", sampling._step, sampling.integrate)
 
 # 5 ------------------------------------------------------------------------------------------
@@ -349,7 +349,7 @@ show_source("Library source: the SDE integrator and the exact score", sde_module
 
 # the handout: every number above, print-ready, no widgets -------------------------------------
 plain = tuple(n.replace("`", "") for n in shown)
-walk = handout.WalkThrough(theory.describe(cfg, setup.schedule.stochastic, names=plain), setup.note, seed,
+walk = handout.WalkThrough(handout.describe(cfg, setup.schedule.stochastic, names=plain), setup.note, seed,
                            t_check, radius, steps, eps, setup, rep, c, li, e, sc, sd)
 handout_slot.download_button(
     "Download the handout (HTML, print-ready)", handout.handout_html(walk),

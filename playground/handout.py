@@ -1,12 +1,14 @@
-"""The Theory page's walk-through as a print-ready handout, and the tables both of them show.
+"""The Theory page's walk-through as a print-ready handout, and the words and tables both show.
 
-The `*_rows` functions turn the checks of `playground.theory` into rows of short strings (one
-dict per row, column → text): the page shows them with `st.table`, the handout as HTML tables,
-so a number reads the same on the screen and on paper. `WalkThrough` holds one experiment's six
-check results; `run_walkthrough` computes them (with the generators the page uses, so both print
-the same numbers) and `handout_html` writes one self-contained HTML file: the mathematics as
-Unicode and HTML (no KaTeX, no network fetch: it opens offline), the live numbers, no widgets,
-and print CSS for A4 with a page break before every section.
+`describe` says the experiment in one line; `agreement` and `reached` turn a check's result into
+a `Verdict` (a level and a sentence); the `*_rows` functions turn the checks of
+`playground.theory` into rows of short strings (one dict per row, column → text). The page shows
+them with `st.success` and `st.table`, the handout as HTML, so a number reads the same on the
+screen and on paper. `WalkThrough` holds one experiment's six check results; `run_walkthrough`
+computes them (with the generators the page uses, so both print the same numbers) and
+`handout_html` writes one self-contained HTML file: the mathematics as Unicode and HTML (no
+KaTeX, no network fetch: it opens offline), the live numbers, no widgets, and print CSS for A4
+with a page break before every section.
 """
 
 from __future__ import annotations
@@ -14,20 +16,23 @@ from __future__ import annotations
 import html
 import inspect
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from playground import exact, interpolants, sampling, schedules, sde, theory, training
+from playground.config import ExperimentConfig
+from playground.distributions import DISTRIBUTIONS
+from playground.schedules import Schedule
 from playground.theory import (
     BoundaryReport,
     ConditionalCheck,
     EulerDemo,
+    Floor,
     LossIdentityCheck,
     ScoreCheck,
     SDECheck,
     TheorySetup,
-    Verdict,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,6 +58,80 @@ ETA_SIGN_NOTE = (
     "Beside the paper's code: its η has the opposite sign. It learns η = −E[z | x_t] (loss "
     "½|η|² + η·z) and takes s = η/γ; we learn η = E[z | x_t] (loss |η − z|²) and take s = −η/γ. "
     "The score is the same.")
+
+
+# ----------------------------------------------------------------------------- words
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a check says, in one sentence; level: "success", "warning" or "error"."""
+
+    level: str
+    text: str
+
+
+def agreement(z: float, what: str) -> Verdict:
+    """Two sides of an identity `z` standard errors apart: agree within 4, else disagree."""
+    if z != z:  # NaN: no samples
+        return Verdict("warning", f"No samples fell in the ball: {what} could not be estimated. "
+                                  "Move t or redraw.")
+    if z <= 4:
+        return Verdict("success", f"{what}: agreement within {z:.1f} standard errors.")
+    return Verdict("error", f"{what}: {z:.1f} standard errors apart.")
+
+
+def reached(energy: float, floor: Floor, start: float, what: str, schedule: Schedule,
+            redraw: str = " Press Redraw to see it move.") -> Verdict:
+    """A sampler's energy distance to ρ1 read against the noise floor (within 10× of it: one draw
+    of a multi-modal target fluctuates by a factor of a few) and against the distance before
+    transport; a failure is explained when the schedule collapses every sample to one point.
+    `redraw`: the hint appended on success (the handout, which has no button, passes "")."""
+    ratio = energy / floor.mean if floor.mean > 0 else float("inf")
+    before = start / floor.mean if floor.mean > 0 else float("inf")
+    if ratio <= 10:
+        return Verdict("success", f"{what} reaches ρ1: energy distance {ratio:.1f}× the noise floor, "
+                                  f"from {before:,.0f}× before transport. At {floor.n:,} samples one "
+                                  f"draw varies by a factor of a few.{redraw}")
+    t_c = theory.collapse_time(schedule)
+    why = (f" At t = {t_c:g} α = β = γ = 0: every sample sits on one point, so no flow can carry "
+           "them back out. Choose a γ > 0 on the Playground page." if t_c is not None
+           else " Try more steps.")
+    return Verdict("warning", f"{what} ends {ratio:.1f}× the noise floor away from ρ1 ({before:,.0f}× "
+                              f"before transport).{why}")
+
+
+def dist_label(name: str) -> str:
+    """A distribution's label as the sidebar shows it ("8 Gaussians"), or "" if it has none."""
+    try:
+        return str(DISTRIBUTIONS[name]().label) if name in DISTRIBUTIONS else ""
+    except (TypeError, ValueError):  # a preset that needs parameters
+        return ""
+
+
+def describe(cfg: ExperimentConfig, stochastic: bool, code: Callable[[str], str] = str,
+             names: tuple[str, str] | None = None) -> str:
+    """The experiment in one line: base → target (as labelled in the sidebar), the schedule (typed
+    formulas, p for power, γ and its scale) and the seed. `code` wraps every value typed by the
+    user or not in a registry (formulas, unknown names), e.g. in a markdown code span or escaped
+    HTML; the rest is plain text from the registries. `names`: base and target as the caller
+    wants them shown (already wrapped), e.g. a drawing's label."""
+    def name(n: str) -> str:
+        return dist_label(n) or code(n)
+
+    if cfg.alpha or cfg.beta or cfg.gamma_is_formula:
+        typed = [(n, v) for n, v in (("α", cfg.alpha), ("β", cfg.beta),
+                                     ("γ", cfg.gamma if cfg.gamma_is_formula else "")) if v]
+        sched = ", ".join(f"{n} = {code(v)}" for n, v in typed)
+        sched += f" (other coefficients from the {cfg.schedule} schedule)"
+    else:
+        sched = f"schedule {cfg.schedule}" + (f" (p = {cfg.power:g})" if cfg.schedule == "power" else "")
+    if not stochastic:
+        sched += ", γ = 0"
+    elif not cfg.gamma_is_formula:
+        sched += f", γ {cfg.gamma} with a = {cfg.gamma_scale:g}"
+    base, target = names or (name(cfg.base), name(cfg.target))
+    return f"{base} → {target}, {sched}, seed {cfg.seed}"
 
 
 # ----------------------------------------------------------------------------- shared tables
@@ -109,14 +188,14 @@ def sde_rows(sd: SDECheck) -> Rows:
 
 
 def score_verdict(sc: ScoreCheck) -> Verdict | None:
-    return None if sc.denoiser is None else theory.agreement(sc.denoiser.z, "Monte Carlo and the exact score")
+    return None if sc.denoiser is None else agreement(sc.denoiser.z, "Monte Carlo and the exact score")
 
 
 def sde_verdict(sd: SDECheck, schedule, redraw: str = "") -> Verdict:
-    """The worst ε's energy distance against the floor (`theory.reached`)."""
+    """The worst ε's energy distance against the floor (`reached`)."""
     worst = max(sd.rows, key=lambda r: r["energy"])
     what = "The SDE" + (f" (worst: ε = {worst['epsilon']:g})" if len(sd.rows) > 1 else "")
-    return theory.reached(worst["energy"], sd.floor, sd.start_energy, what, schedule, redraw)
+    return reached(worst["energy"], sd.floor, sd.start_energy, what, schedule, redraw)
 
 
 def source_places(objects: Sequence) -> list[tuple[str, str, int]]:
@@ -134,7 +213,7 @@ def source_places(objects: Sequence) -> list[tuple[str, str, int]]:
 @dataclass(frozen=True)
 class WalkThrough:
     """One experiment's six checks and the settings they ran with (t, radius: steps 2 and 5;
-    Euler steps: step 4; epsilons: step 6). `experiment`: `theory.describe` of the config."""
+    Euler steps: step 4; epsilons: step 6). `experiment`: `describe` of the config."""
 
     experiment: str
     note: str | None
@@ -266,7 +345,7 @@ def _sections(w: WalkThrough) -> list[str]:
         f"|x<sub>t</sub> − x| &lt; {c.radius:g}, x = {vec(c.x)}. By the tower property this average "
         "estimates the exact drift averaged over the same samples.</p>"
         + _table(ball_rows(c, "E[ẋ_t | x_t ∈ ball]", "exact b"))
-        + _verdict(theory.agreement(c.z, "E[ẋ_t | x_t ≈ x] and the exact b")))))
+        + _verdict(agreement(c.z, "E[ẋ_t | x_t ≈ x] and the exact b")))))
     out.append(_section(2, (
         _eq("L(b̂) = ∫<sub>0</sub><sup>1</sup> 𝔼 |b̂(t, x<sub>t</sub>) − ẋ<sub>t</sub>|² dt")
         + "<p>Expand the distance to the true drift and add and subtract the velocity:</p>"
@@ -284,7 +363,7 @@ def _sections(w: WalkThrough) -> list[str]:
         + _table(loss_rows(li))
         + f"<p>C = 𝔼|ẋ<sub>t</sub> − b|² = <b>{_e(li.constant.text(4))}</b>. Difference between the "
           f"first two columns' differences: {_e(li.between.text(4))} ({li.z_between:.1f} s.e.).</p>"
-        + _verdict(theory.agreement(max([r.z for r in li.rows] + [li.z_between]),
+        + _verdict(agreement(max([r.z for r in li.rows] + [li.z_between]),
                                     "L(b̂) − E|b̂ − b|² = C for every b̂")))))
     out.append(_section(3, (
         _eq("X<sub>k+1</sub> = X<sub>k</sub> + h b(t<sub>k</sub>, X<sub>k</sub>), &nbsp; "
@@ -299,7 +378,7 @@ def _sections(w: WalkThrough) -> list[str]:
           f"energy distance to ρ<sub>1</sub> = <b>{e.energy:.4f}</b> (before transport "
           f"{e.start_energy:.4f}), noise floor {e.floor.mean:.4f} ± {e.floor.std:.4f} (two target "
           f"samples of {e.n:,}).</p>"
-        + _verdict(theory.reached(e.energy, e.floor, e.start_energy, "Euler with the exact drift",
+        + _verdict(reached(e.energy, e.floor, e.start_energy, "Euler with the exact drift",
                                   w.setup.schedule, redraw="")))))
     if sc.denoiser is None:
         mc = (f"<p>At t = {sc.t:g} γ = 0 and neither side is a single Gaussian: no Monte Carlo "

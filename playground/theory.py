@@ -14,8 +14,8 @@ returns a small dataclass of plain floats and lists (safe to cache and to show i
    reaches ρ1 for every ε ≥ 0.
 
 Every Monte-Carlo figure comes as an `Estimate` (mean and standard error), so a claim is read
-as "the two sides agree within a few standard errors"; `agreement` and `reached` turn a result
-into the `Verdict` the page and the handout (`playground.handout`) both print. All randomness comes from an explicit
+as "the two sides agree within a few standard errors" (`playground.handout` turns a result into
+the sentence the page and the handout both print). All randomness comes from an explicit
 `torch.Generator`. Shapes: points (n, 2), t (n,), fields `(t (n,), x (n, 2)) -> (n, 2)`.
 """
 
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import torch
 
 from playground.config import ExperimentConfig
-from playground.distributions import DISTRIBUTIONS, Distribution, GaussianMixture, make_distribution
+from playground.distributions import Distribution, GaussianMixture, make_distribution
 from playground.exact import ExactField
 from playground.interpolants import Interpolant
 from playground.metrics import energy_distance, noise_floor
@@ -83,77 +83,6 @@ def check_generator(seed: int, step: int) -> torch.Generator:
     """The generator of check `step` (1..6) for a seed: each check draws from its own stream, so
     the page (one cached check at a time) and the handout (all at once) print the same numbers."""
     return torch.Generator().manual_seed(int(seed) * 1000 + int(step))
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """What a check says, in one sentence; level: "success", "warning" or "error"."""
-
-    level: str
-    text: str
-
-
-def agreement(z: float, what: str) -> Verdict:
-    """Two sides of an identity `z` standard errors apart: agree within 4, else disagree."""
-    if z != z:  # NaN: no samples
-        return Verdict("warning", f"No samples fell in the ball: {what} could not be estimated. "
-                                  "Move t or redraw.")
-    if z <= 4:
-        return Verdict("success", f"{what}: agreement within {z:.1f} standard errors.")
-    return Verdict("error", f"{what}: {z:.1f} standard errors apart.")
-
-
-def reached(energy: float, floor: Floor, start: float, what: str, schedule: Schedule,
-            redraw: str = " Press Redraw to see it move.") -> Verdict:
-    """A sampler's energy distance to ρ1 read against the noise floor (within 10× of it: one draw
-    of a multi-modal target fluctuates by a factor of a few) and against the distance before
-    transport; a failure is explained when the schedule collapses every sample to one point.
-    `redraw`: the hint appended on success (the handout, which has no button, passes "")."""
-    ratio = energy / floor.mean if floor.mean > 0 else float("inf")
-    before = start / floor.mean if floor.mean > 0 else float("inf")
-    if ratio <= 10:
-        return Verdict("success", f"{what} reaches ρ1: energy distance {ratio:.1f}× the noise floor, "
-                                  f"from {before:,.0f}× before transport. At {floor.n:,} samples one "
-                                  f"draw varies by a factor of a few.{redraw}")
-    t_c = collapse_time(schedule)
-    why = (f" At t = {t_c:g} α = β = γ = 0: every sample sits on one point, so no flow can carry "
-           "them back out. Choose a γ > 0 on the Playground page." if t_c is not None
-           else " Try more steps.")
-    return Verdict("warning", f"{what} ends {ratio:.1f}× the noise floor away from ρ1 ({before:,.0f}× "
-                              f"before transport).{why}")
-
-
-def dist_label(name: str) -> str:
-    """A distribution's label as the sidebar shows it ("8 Gaussians"), or "" if it has none."""
-    try:
-        return str(DISTRIBUTIONS[name]().label) if name in DISTRIBUTIONS else ""
-    except (TypeError, ValueError):  # a preset that needs parameters
-        return ""
-
-
-def describe(cfg: ExperimentConfig, stochastic: bool, code: Callable[[str], str] = str,
-             names: tuple[str, str] | None = None) -> str:
-    """The experiment in one line: base → target (as labelled in the sidebar), the schedule (typed
-    formulas, p for power, γ and its scale) and the seed. `code` wraps every value typed by the
-    user or not in a registry (formulas, unknown names), e.g. in a markdown code span or escaped
-    HTML; the rest is plain text from the registries. `names`: base and target as the caller
-    wants them shown (already wrapped), e.g. a drawing's label."""
-    def name(n: str) -> str:
-        return dist_label(n) or code(n)
-
-    if cfg.alpha or cfg.beta or cfg.gamma_is_formula:
-        typed = [(n, v) for n, v in (("α", cfg.alpha), ("β", cfg.beta),
-                                     ("γ", cfg.gamma if cfg.gamma_is_formula else "")) if v]
-        sched = ", ".join(f"{n} = {code(v)}" for n, v in typed)
-        sched += f" (other coefficients from the {cfg.schedule} schedule)"
-    else:
-        sched = f"schedule {cfg.schedule}" + (f" (p = {cfg.power:g})" if cfg.schedule == "power" else "")
-    if not stochastic:
-        sched += ", γ = 0"
-    elif not cfg.gamma_is_formula:
-        sched += f", γ {cfg.gamma} with a = {cfg.gamma_scale:g}"
-    base, target = names or (name(cfg.base), name(cfg.target))
-    return f"{base} → {target}, {sched}, seed {cfg.seed}"
 
 
 # ----------------------------------------------------------------------------- the setup

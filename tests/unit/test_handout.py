@@ -19,7 +19,7 @@ CFG = ExperimentConfig(target="8gaussians", schedule="trig", gamma="brownian", g
 @pytest.fixture(scope="module")
 def walk() -> handout.WalkThrough:
     setup = theory.theory_setup(CFG)
-    return handout.run_walkthrough(setup, theory.describe(CFG, True), CFG.seed, t=0.4, radius=0.3,
+    return handout.run_walkthrough(setup, handout.describe(CFG, True), CFG.seed, t=0.4, radius=0.3,
                                    euler_steps=3, epsilons=(1.0, 0.0))
 
 
@@ -59,7 +59,7 @@ def test_live_numbers_and_verdicts_are_printed(walk, doc):
         assert row["X_k+1"] in doc
     for row in handout.sde_rows(sd):
         assert f"<td>{row['energy distance to ρ1']}</td>" in doc
-    verdict = theory.agreement(walk.conditional.z, "E[ẋ_t | x_t ≈ x] and the exact b")
+    verdict = handout.agreement(walk.conditional.z, "E[ẋ_t | x_t ≈ x] and the exact b")
     assert f'class="verdict {verdict.level}">{handout.MARK[verdict.level]} {html.escape(verdict.text)}' in doc
     assert "Redraw" not in doc  # no button to press on paper
     assert "seed 4" in doc and "t = 0.4" in doc and "ε ∈ {0, 1}" in doc
@@ -85,7 +85,7 @@ def test_shared_tables_have_what_the_page_shows(walk):
 def test_no_identity_and_failures_are_said_in_words():
     cfg = ExperimentConfig(base="8gaussians", target="gaussian", schedule="encdec", gamma="zero").validate()
     setup = theory.theory_setup(cfg)
-    w = handout.run_walkthrough(setup, theory.describe(cfg, False), 0, t=0.5, epsilons=(0.0,))
+    w = handout.run_walkthrough(setup, handout.describe(cfg, False), 0, t=0.5, epsilons=(0.0,))
     doc = handout.handout_html(w)
     assert 'class="verdict warning"' in doc and "α = β = γ = 0" in doc  # collapses at t = ½
     assert w.score.denoiser is None and "no Monte Carlo identity" in doc  # α = β = γ = 0 at t = ½
