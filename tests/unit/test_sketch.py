@@ -40,7 +40,7 @@ def test_loss_curve_is_on_a_log_axis_with_full_tick_labels():
     from playground.sketch import loss_svg
 
     steps = np.arange(1, 1001)
-    losses = 10.0 ** (1 - 2 * steps / 1000)  # 10 → 0.1, a straight line on a log axis
+    losses = 10.0 ** (1.05 - 2.1 * (steps - 1) / 999)  # 11 → 0.09, a straight line on a log axis
     svg = ET.fromstring(loss_svg(steps, losses, width=320, height=190))
     raw, smooth = svg.findall(f"{NS}polyline")
     pts = _points(raw)
