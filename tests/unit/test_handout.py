@@ -89,3 +89,18 @@ def test_no_identity_and_failures_are_said_in_words():
     doc = handout.handout_html(w)
     assert 'class="verdict warning"' in doc and "α = β = γ = 0" in doc  # collapses at t = ½
     assert w.score.denoiser is None and "no Monte Carlo identity" in doc  # α = β = γ = 0 at t = ½
+
+
+def test_agreement_reads_standard_errors():
+    ok, bad = handout.agreement(1.2, "x"), handout.agreement(9.0, "x")
+    assert ok.level == "success" and "within 1.2 standard errors" in ok.text
+    assert bad.level == "error" and "9.0 standard errors apart" in bad.text
+    assert handout.agreement(float("nan"), "x").level == "warning"  # no samples in the ball
+
+
+def test_describe_prints_typed_formulas_through_code_and_names_by_label():
+    cfg = ExperimentConfig(target="8gaussians", alpha="cos(pi*t/2)", beta="sin(pi*t/2)",
+                           gamma="sqrt(t*(1-t))").validate()
+    line = handout.describe(cfg, True, code=lambda s: f"`{s}`")
+    assert line.startswith("standard Gaussian → 8 Gaussians, α = `cos(pi*t/2)`, β = `sin(pi*t/2)`")
+    assert "γ = `sqrt(t*(1-t))`" in line and line.endswith("seed 0")
