@@ -15,12 +15,19 @@ $x_t$ is carried by the drift $b(t,x)=\mathbb E[\dot x_t\mid x_t=x]$, the minimi
 
 $$\mathcal L(\hat b)=\int_0^1 \mathbb E\,\big|\hat b(t,x_t)-\dot x_t\big|^2\,dt .$$
 
-Integrating $dX_t = \hat b(t, X_t)\,dt$ from base samples (Euler, Heun or RK4) then gives target samples.
-With $\gamma = 0$ and $\alpha = 1-t$, $\beta = t$ this is flow matching / rectified flow.
+The loss never reaches 0: its minimum is the variance of $\dot x_t$ given $x_t$ (large when $\gamma > 0$),
+so a loss curve that is flat near that floor is a model that has learned. Integrating
+$dX_t = \hat b(t, X_t)\,dt$ from base samples (Euler, Heun or RK4) then gives target samples; with the
+score learned too, an SDE with any noise level $\varepsilon(t) \ge 0$ does the same. With $\gamma = 0$ and
+$\alpha = 1-t$, $\beta = t$ this is flow matching / rectified flow.
 
-**Playground**: train $\hat b$ live and watch particles flow; the right panel shows true samples of
-$x_t$ at the same $t$. **Schedules**: see $\alpha, \beta, \gamma$, their derivatives and the boundary
-conditions.
+- **Playground**: train $\hat b$ live and watch particles flow, beside true samples of $x_t$ at the same $t$.
+- **Scenes**: curated experiments with shipped weights, one click each.
+- **Draw**: make your own base or target (strokes, clicked bumps, an image or a CSV of points).
+- **Schedules**: $\alpha, \beta, \gamma$ (or your formulas), their derivatives, the boundary conditions,
+  and the interpolant itself over $t$, no model needed.
+- **Stochastic side**: the score, ODE against SDE, couplings, exact fields of Gaussian mixtures, likelihood.
+- **Theory**: the walk-through, each step checked live on the current experiment.
 
 Everything runs from the `playground` Python library (no Streamlit inside), which also has a
 command line: `python -m playground run --help`.
