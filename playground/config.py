@@ -218,7 +218,8 @@ class ExperimentConfig:
             if not c.ok:
                 sym = {"alpha": "α", "beta": "β", "gamma": "γ"}[c.name]
                 out.append(f"boundary condition {sym}({c.t:g}) = {c.expected:g} fails: found {c.value:.4g}")
-        out += infinite_slopes(schedule)
+        if self.alpha or self.beta:  # a registered pair in LIMITS has finite slopes (power: p ≥ 1)
+            out += infinite_slopes(schedule)
         if self.schedule == "trig-vp" and schedule.stochastic:
             import torch
 
