@@ -14,7 +14,8 @@ from ui.share import PRESENT_CSS, apply_url_once, presenting
 torch.set_num_threads(int(os.environ.get("PLAYGROUND_THREADS", "1")))
 set_training_slots(int(os.environ.get("PLAYGROUND_TRAINING_SLOTS", "2")))
 
-st.set_page_config(page_title="Interpolant Playground", page_icon="〰", layout="wide")
+# a sidebar 340 px wide (Streamlit's is narrower) so menu values such as "brownian: γ = √(a t(1−t))" are not cut
+st.set_page_config(page_title="Interpolant Playground", page_icon="〰", layout="wide", initial_sidebar_state=340)
 
 apply_url_once()
 load_scene_from_url()  # ?scene=NAME: a shipped scene's settings and weights, no training

@@ -24,6 +24,8 @@ from ui.literal import code, escape
 UI_LIMITS = {"steps": (0, 50_000), "seconds": (0.5, 600.0), "batch": (32, 2048), "width": (16, 512), "depth": (1, 6),
              "sample_steps": (2, MAX_FRAMES - 1)}
 PERSIST = {"persist_state": "session"}
+SHORT_PAIRS = {"trig-vp": "√(1−γ²)·cos, √(1−γ²)·sin", "encdec": "cos²(πt) on each half"}
+"""Menu text for pairs whose full formulas would be cut in the sidebar (the Schedules page prints them)."""
 DEFAULTS = ExperimentConfig()
 
 
@@ -71,8 +73,8 @@ def schedule_controls(container=st, show_plot: bool = True) -> dict:
              if ss.get("use_formulas") and str(ss.get(k) or "").strip()]
     schedule = container.selectbox("α, β schedule" + (f" ({' and '.join(typed)} typed below)" if typed else ""),
                                    pairs, index=pairs.index(DEFAULTS.schedule), key="schedule",
-                                   format_func=(lambda n: f"{n}: {PAIRS[n].label}") if len(typed) < 2 else
-                                   (lambda n: f"{n} (not used: α, β typed)"), **PERSIST)
+                                   format_func=(lambda n: f"{n}: {SHORT_PAIRS.get(n, PAIRS[n].label)}")
+                                   if len(typed) < 2 else (lambda n: f"{n} (not used: α, β typed)"), **PERSIST)
     power = DEFAULTS.power
     if schedule == "power":
         lo, hi = LIMITS["power"]
