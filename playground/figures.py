@@ -262,7 +262,7 @@ def schedule_figure(
     legend = dict(
         orientation="h",
         x=0,
-        y=1.0,
+        y=1.03,
         xanchor="left",
         yanchor="bottom",
         font={"size": font},
@@ -493,7 +493,7 @@ def loss_figure(
         uirevision="loss",
         xaxis={"title": {"text": "training step"}},
         yaxis=yaxis,
-        legend=dict(orientation="h", x=1, y=1, xanchor="right", yanchor="bottom"),
+        legend=dict(orientation="h", x=1, y=1.03, xanchor="right", yanchor="bottom"),  # above the frame, not on it
     )
     if title:
         layout["title"] = {"text": title, "x": 0.01}
