@@ -164,7 +164,9 @@ def test_the_share_link_is_the_full_address_and_reopens_the_settings(app_server,
     other = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
     other.goto(link)
     wait_idle(other)
-    assert other.get_by_role("combobox", name="target ρ1").input_value() == "8 Gaussians"
-    assert other.get_by_role("spinbutton", name="seed", exact=True).input_value() == "5"
+    from playwright.sync_api import expect
+
+    expect(other.get_by_role("combobox", name="target ρ1")).to_have_value("8 Gaussians", timeout=30_000)
+    expect(other.get_by_role("spinbutton", name="seed", exact=True)).to_have_value("5", timeout=30_000)
     other.context.close()
     ctx.close()
