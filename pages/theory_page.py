@@ -25,7 +25,8 @@ DEFAULTS = ExperimentConfig()
 SETTINGS = ("base", "target", "schedule", "gamma", "gamma_scale", "power", "seed")
 SECTIONS = handout.SECTIONS
 HIDE_IN_PRINT = ("stSidebar", "stHeader", "stToolbar", "stDecoration", "stSidebarCollapsedControl",
-                 "stSlider", "stButton", "stDownloadButton", "stMultiSelect", "stExpander", "stStatusWidget")
+                 "stSlider", "stButton", "stDownloadButton", "stMultiSelect", "stExpander", "stStatusWidget",
+                 "stDialog")
 PAGE_CSS = ("<style>"
             # equations are split to fit their column: a browser test checks each one at 1440×900
             # and 1280×720
@@ -39,7 +40,7 @@ PAGE_CSS = ("<style>"
             # math above its live check, each a full A4 width; each step on a new page
             " [data-testid='stHorizontalBlock'] { flex-direction: column !important; }"
             " [data-testid='stColumn'] { width: 100% !important; flex: 1 1 auto !important; }"
-            " h2 { break-before: page; }"
+            " [data-testid='stMain'] h2 { break-before: page; }"
             " table, [data-testid='stAlert'], .katex-display { break-inside: avoid; }"
             "}</style>")
 SETUP_FIELDS = ("base", "target", "base_params", "target_params", "schedule", "power", "gamma",
