@@ -24,6 +24,7 @@ from playground.stochastic_figures import (
     panels_animation_figure,
     quality_steps_figure,
 )
+from ui.literal import escape
 from ui.state import playground_session
 from ui.stochastic import choose_model, memo, on_click, sde_controls
 
@@ -104,7 +105,7 @@ with tab_coupling:
 # ------------------------------------------------------------------ 3. exact field
 with tab_exact:
     if view.exact is None:
-        st.info(f"No exact field for this model: {exact_unavailable(view.config)}.")
+        st.info(f"No exact field for this model: {escape(exact_unavailable(view.config))}.")  # names a user's file
     else:
         t = st.slider("t", 0.0, 1.0, 0.5, 0.05, key="sto_t", persist_state="session")
         if view.source == "exact":
