@@ -222,7 +222,7 @@ def animation_options() -> dict:
 
 
 def animation_controls(container=st) -> dict:
-    c0, c1, c2, c3 = container.columns([3, 2, 2, 1])
+    c0, c1, c2, c3 = container.columns([4, 3, 3, 2])  # wide enough for "arrows" and its help beside a 340 px sidebar
     renderer = c0.selectbox("renderer", list(RENDERERS), key="renderer", format_func=RENDERERS.get, **PERSIST)
     cap = PLOTLY_MAX_PARTICLES if renderer == "plotly" else MAX_PARTICLES
     if st.session_state.get("particles", 0) > cap:
