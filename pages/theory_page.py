@@ -20,6 +20,7 @@ import streamlit as st
 from playground import exact, handout, interpolants, sampling, schedules, theory, training
 from playground import sde as sde_module
 from playground.config import ConfigError, ExperimentConfig
+from ui import literal
 
 DEFAULTS = ExperimentConfig()
 SETTINGS = ("base", "target", "schedule", "gamma", "gamma_scale", "power", "seed")
@@ -149,9 +150,11 @@ def say(v: handout.Verdict | None) -> None:
         {"success": st.success, "warning": st.warning, "error": st.error}[v.level](v.text)
 
 
-def code(text: str) -> str:
-    """A user's value (a formula, a name) as a markdown code span: printed literally."""
-    return f"`{text.replace('`', '')}`"
+def side_name(side: str, cfg: ExperimentConfig, wrap) -> str:
+    """How the base or target is named: a drawing by its label, a preset as the sidebar labels it;
+    `wrap` prints user text literally (a markdown code span on the page, as is in the handout)."""
+    entry, name = user_entry(side), getattr(cfg, side)
+    return f"yours: {wrap(entry['label'])}" if entry else (handout.dist_label(name) or wrap(name))
 
 
 # ------------------------------------------------------------------ the page
@@ -163,15 +166,13 @@ st.caption("Each step of the walk-through is written as mathematics, checked liv
 
 cfg, problem = current_config()
 if problem:
-    st.warning(problem)
+    st.warning(literal.escape(problem))  # may quote a typed formula
 redraws = st.session_state.get("theory_redraws", 0)
 seed = int(cfg.seed) + 7919 * redraws
 s = json.dumps({k: getattr(cfg, k) for k in SETUP_FIELDS}, sort_keys=True)
 setup = _setup(s)
-shown = tuple(f"yours: {code(e['label'])}" if (e := user_entry(side)) else
-              (handout.dist_label(getattr(cfg, side)) or code(getattr(cfg, side)))
-              for side in ("base", "target"))
-experiment = handout.describe(cfg, setup.schedule.stochastic, code, shown)
+shown = tuple(side_name(side, cfg, literal.code) for side in ("base", "target"))
+experiment = handout.describe(cfg, setup.schedule.stochastic, literal.code, shown)
 st.markdown(f"**Experiment** (set on the Playground page): {experiment}.")
 if setup.note:
     st.info(setup.note)
@@ -349,7 +350,7 @@ show_source("Library source: the SDE integrator and the exact score", sde_module
             exact.ExactField.drift_and_score, theory.sde_check)
 
 # the handout: every number above, print-ready, no widgets -------------------------------------
-plain = tuple(n.replace("`", "") for n in shown)
+plain = tuple(side_name(side, cfg, str) for side in ("base", "target"))
 walk = handout.WalkThrough(handout.describe(cfg, setup.schedule.stochastic, names=plain), setup.note, seed,
                            t_check, radius, steps, eps, setup, rep, c, li, e, sc, sd)
 handout_slot.download_button(

@@ -90,6 +90,7 @@ def choose_model(sess) -> tuple[ModelView | None, str]:
     note = ""
     if why is not None:  # e.g. the default moons: show the nearest pair that has one, and say so
         fallback = cfg.replace(base=FALLBACK[0], target=FALLBACK[1], base_params={}, target_params={})
+        why = escape(why)  # may quote a drawing's or a file's name
         if exact_unavailable(fallback) is not None:
             return None, f"No exact field here: {why}."
         note = (f"No exact field for these settings: {why}. Showing {dist_label(FALLBACK[0])} → "
