@@ -111,7 +111,21 @@ class Scorer:
         return {"ed": float(np.mean(eds)), "sw2": float(np.mean(sws))}
 
 
-def _patched(variant: str):
+COSTLESS = ("warmup-5%", "t-stratified", "t-logit-normal", "lr-2e-2", "lr-5e-3", "lr-3e-2")
+"""Variants that change nothing a step costs: they train as many steps as `base` (their own speed
+measurement would only add the machine's noise)."""
+
+
+def variant(name: str) -> tuple[dict, dict]:
+    """(config changes, patches) of a variant; 'a+b' combines variants a and b."""
+    changes, patches = {}, {}
+    for part in name.split("+"):
+        c, p = VARIANTS[part]
+        changes, patches = {**changes, **c}, {**patches, **p}
+    return changes, patches
+
+
+def _patched(variant_name: str):
     """Context: the variant's patches of playground.training installed."""
     import contextlib
 
@@ -119,7 +133,7 @@ def _patched(variant: str):
     def cm():
         saved = []
         try:
-            for name, fn in VARIANTS[variant][1].items():
+            for name, fn in variant(variant_name)[1].items():
                 owner = training.TrainState if name == "lr_at" else training
                 saved.append((owner, name, getattr(owner, name)))
                 setattr(owner, name, fn)
@@ -130,22 +144,24 @@ def _patched(variant: str):
     return cm()
 
 
-def config(case: str, variant: str, seed: int, steps: int = 0) -> ExperimentConfig:
-    return ExperimentConfig(**CASES[case][0], **VARIANTS[variant][0], seed=seed, steps=steps, device="cpu")
+def config(case: str, name: str, seed: int, steps: int = 0) -> ExperimentConfig:
+    return ExperimentConfig(**{**CASES[case][0], **variant(name)[0]}, seed=seed, steps=steps, device="cpu")
 
 
 def speeds(case: str, variants: list[str], n: int = 150, rounds: int = 2) -> dict[str, float]:
     """Steps per CPU-second of the training thread of each variant, alternated over rounds."""
-    out = {v: [] for v in variants}
+    priced = ["base"] + [v for v in variants if not set(v.split("+")) <= set(COSTLESS) | {"base"}]
+    out = {v: [] for v in dict.fromkeys(priced)}
     for _ in range(rounds):
-        for v in variants:
+        for v in out:
             with _patched(v):
                 state = training.make_state(config(case, v, 0, steps=10 * n))
                 training.train_steps(state, 20)  # warm up
                 t0 = time.thread_time()
                 training.train_steps(state, n)
                 out[v].append(n / (time.thread_time() - t0))
-    return {v: float(np.median(r)) for v, r in out.items()}
+    rate = {v: float(np.median(r)) for v, r in out.items()}
+    return {v: rate.get(v, rate["base"]) for v in variants}
 
 
 def run_one(case: str, variant: str, seed: int, steps: int) -> dict:
