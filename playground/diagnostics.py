@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from playground.couplings import make_coupling
-from playground.training import T_EPS, TrainState
+from playground.training import T_EPS, TrainState, make_state
 
 REFERENCE_SIZE = 8192
 """Samples (t, x0, x1, z) in the reference batch."""
@@ -188,3 +188,34 @@ def loss_warning(state: TrainState | None, memo=None) -> str | None:
     ref = memo("diagnostics_reference", state.config, lambda: reference_batch(state))
     a = memo("diagnostics_assessment", (state.config, state.step // ASSESS_EVERY), lambda: assess(state, ref))
     return warning_text(a, state.config.lr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m playground.diagnostics target=checkerboard gamma=brownian [steps=N ...]`: train that
+    config and print its losses beside m(t) and the floor, and the warning (or none)."""
+    import sys
+    import time
+
+    from playground.config import ExperimentConfig
+    from playground.training import train
+
+    fields = dict(arg.split("=", 1) for arg in (sys.argv[1:] if argv is None else argv))
+    types = {k: type(v) for k, v in ExperimentConfig().to_dict().items()}
+    def parse(k, v):
+        kind = types.get(k, str)
+        return v.lower() in ("1", "true", "yes") if kind is bool else kind(v)
+
+    cfg = ExperimentConfig(**{k: parse(k, v) for k, v in fields.items()}).validate()
+    torch.set_num_threads(1)
+    state = make_state(cfg, "cpu")
+    t0 = time.perf_counter()
+    train(state)
+    a = assess(state)
+    print(f"{cfg.base} → {cfg.target}, γ {cfg.gamma}, lr {cfg.lr:g}: {state.step} steps in "
+          f"{time.perf_counter() - t0:.1f} s; model {a.model:.4g}, ignoring x {a.constant:.4g}, floor ≈ {a.floor:.4g}, "
+          f"learned {a.learned_fraction:.2f} of the gap; warning: {warning_text(a, cfg.lr)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -111,3 +111,9 @@ def test_memo_reuses_the_reference_batch():
     assert D.loss_warning(state, memo) is None
     assert D.loss_warning(state, memo) is None
     assert built == ["diagnostics_reference", "diagnostics_assessment"]
+
+
+def test_command_line_prints_the_losses_and_the_verdict(capsys):
+    assert D.main(["target=moons", "steps=30", "width=16", "antithetic=false"]) == 0
+    out = capsys.readouterr().out
+    assert "gaussian → moons" in out and "30 steps" in out and "floor ≈" in out and "warning: None" in out
