@@ -161,9 +161,10 @@ def pairs_figure(pairs: Mapping[str, tuple[np.ndarray, np.ndarray]], titles: Map
                              yaxis=ya, name=label, hoverinfo="skip", showlegend=i == 0,
                              marker={"color": color, "size": 6}))
     titles = [(titles or {}).get(n, n) for n in names]
-    layout = dict(height=height, margin={"l": 40, "r": 20, "t": 50, "b": 40},
+    # the legend below the tick labels, not on them
+    layout = dict(height=height + 40, margin={"l": 40, "r": 20, "t": 50, "b": 90},
                   annotations=_titles(titles), uirevision="pairs",
-                  legend={"orientation": "h", "x": 0, "y": -0.05, "yanchor": "top"},
+                  legend={"orientation": "h", "x": 0, "y": -0.16, "yanchor": "top"},
                   **_axes(len(names), box))
     return _figure(data, layout)
 
