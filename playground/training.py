@@ -9,6 +9,13 @@ chunks that return to the caller, so a page can draw progress and stop between c
 randomness comes from the state's own `torch.Generator` (seeded from the config), so two runs
 with the same config and seed give identical losses. A non-finite loss or gradient raises
 `TrainingDiverged` naming the step, after restoring the weights of the last complete chunk.
+
+The budget (`TrainState.progress`) is `config.steps` optimizer steps when steps > 0 (a
+deterministic run), else `config.seconds` of training time measured by `state.clock`; the cosine
+learning rate follows that progress, so it is fitted to a time budget too. With `config.ema > 0`
+a moving average of the weights is kept beside them and is what samples (`drift`, `fields`,
+`sampling_network`). MLP steps run a hand-written forward and backward
+(`playground.models.regression_grads`) and the fused Adam kernel without its Python wrapper.
 """
 
 from __future__ import annotations
