@@ -226,22 +226,23 @@ def draw_facts(s) -> None:
 
 @st.fragment(run_every=0.05 if training else None)
 def flow_area():
-    """Train one chunk (when training), then redraw the flow and the facts beside it."""
+    """Draw the flow and the facts beside it, then train one chunk (when training). Drawing first
+    refreshes every element at the start of the run, so nothing fades while the chunk trains; what
+    is drawn is at most one chunk (under a second) old."""
     s = playground_session()
     was_training = s.status == "training"
-    if was_training:
-        try:
-            s.train_for(FIRST_CHUNK_SECONDS if not s.chunk_steps else CHUNK_SECONDS)
-        except Exception as exc:  # noqa: BLE001 - any library failure: keep the last chunk, say why
-            s.fail(f"training stopped: {type(exc).__name__}: {exc}")
     left, right = st.columns([5, 2] if not present else [4, 1])
     with left:
         draw_flow(s, animation_options())
     with right:
         draw_facts(s)
-    if was_training and s.status != "training":
-        st.rerun()  # training ended: redraw the whole page (buttons, final animation)
-
+    if was_training:
+        try:
+            s.train_for(FIRST_CHUNK_SECONDS if not s.chunk_steps else CHUNK_SECONDS)
+        except Exception as exc:  # noqa: BLE001 - any library failure: keep the last chunk, say why
+            s.fail(f"training stopped: {type(exc).__name__}: {exc}")
+        if s.status != "training":
+            st.rerun()  # training ended: redraw the whole page (buttons, final animation)
 
 flow_area()
 

@@ -275,9 +275,9 @@ class PlaygroundSession:
 
         Always the same starting particles (cfg.seed), so successive updates show the flow forming.
         Integrates the drift alone with the config's ODE integrator (Heun for the SDE sampler): the
-        score is still rough while the model trains."""
+        score is still rough while the model trains. At step 0 it is the untrained network's flow."""
         s = self.state
-        if s is None or s.step == 0:
+        if s is None:
             return None
         if self._live is None or self._live_step != s.step:
             with self.lock:

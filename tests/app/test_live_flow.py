@@ -8,23 +8,25 @@ from tests.app.conftest import player_data, player_paths
 
 def test_the_live_fragment_draws_the_current_models_flow_and_stops_on_stop(app):
     app.number_input(key="steps").set_value(50_000).run()  # longer than this test
-    app.button(key="train").click().run()  # one fragment run: a short first chunk
+    app.button(key="train").click().run()  # draws the untrained network's flow, then a short first chunk
     sess = app.session_state["playground"]
     assert not app.exception, app.exception
     assert sess.status == "training" and sess.state.step > 0
     data = player_data(app)
-    assert data["meta"]["kind"] == "live" and data["meta"]["step"] == sess.state.step
-    live = sess.live_flow()  # the library's flow of the model as it is now
-    np.testing.assert_allclose(player_paths(data), live.paths, rtol=0, atol=0)
-    np.testing.assert_allclose(player_paths(data, 1), live.true_frames, rtol=0, atol=0)
-    assert data["autoplay"] and data["panels"][0]["n"] == live.paths.shape[1]
-    first_step, first_end = sess.state.step, player_paths(data)[-1]
-
-    app.run()  # the next fragment run trains on and redraws
-    sess = app.session_state["playground"]
-    data = player_data(app)
-    assert sess.state.step > first_step and data["meta"]["step"] == sess.state.step
-    assert not np.array_equal(player_paths(data)[-1], first_end), "the flow did not follow the model"
+    assert data["meta"]["kind"] == "live" and data["meta"]["step"] == 0 and data["autoplay"]
+    for _ in range(2):  # each fragment run draws the model as it is, then trains a chunk
+        step = sess.state.step
+        live = sess.live_flow()  # the library's flow of the model at this step
+        app.run()
+        sess = app.session_state["playground"]
+        data = player_data(app)
+        assert data["meta"]["kind"] == "live" and data["meta"]["step"] == step
+        np.testing.assert_array_equal(player_paths(data), live.paths)
+        np.testing.assert_array_equal(player_paths(data, 1), live.true_frames)
+        assert data["panels"][0]["n"] == live.paths.shape[1] and sess.state.step > step
+    first = player_paths(data)[-1]
+    app.run()
+    assert not np.array_equal(player_paths(player_data(app))[-1], first), "the flow did not follow the model"
 
     app.button(key="stop_training").click().run()
     sess = app.session_state["playground"]

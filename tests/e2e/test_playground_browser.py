@@ -9,6 +9,9 @@ META = f"() => ({FLOW}) ? window.flowPlayers.flow.meta() : null"
 ENDS = """() => { const p = window.flowPlayers.flow, out = [];
   for (let j = 0; j < 20; j++) out.push(p.at(p.T() - 1, 0, j)); return out; }"""
 """Where the first 20 particles of the learned panel end (t = 1) in the data the player holds now."""
+FADED = """() => [...document.querySelectorAll('[data-testid="stMain"] .stElementContainer')]
+  .filter(e => parseFloat(getComputedStyle(e).opacity) < 0.9).length"""
+"""How many elements on the page are faded (Streamlit dims elements a run has not redrawn yet)."""
 
 
 def _playing(page, timeout=120_000):
@@ -49,6 +52,11 @@ def test_the_flow_forms_while_training_and_the_final_animation_lands_in_the_firs
                            timeout=60_000)
     later = page.evaluate(ENDS)
     assert later != ends, "the live flow's particles did not change while the model trained"
+    faded = []
+    for _ in range(10):  # about a second of training
+        faded.append(page.evaluate(FADED))
+        page.wait_for_timeout(60)
+    assert max(faded) == 0, f"elements faded while the model trained: {faded}"
     _playing(page)  # and it keeps playing through the update
     page.wait_for_function(f"() => {{ const m = ({META})(); return m && m.kind === 'final' && m.step > {step}; }}",
                            timeout=120_000)
