@@ -255,8 +255,7 @@ class PlaygroundSession:
         sampling = s.config.replace(sampler=cfg.sampler, sample_steps=cfg.sample_steps, direction=cfg.direction,
                                     samples=cfg.samples, epsilon=cfg.epsilon,
                                     epsilon_shape=cfg.epsilon_shape, t0=cfg.t0)
-        key = (s.step, sampling.sampler, sampling.sample_steps, sampling.direction, sampling.epsilon,
-               sampling.epsilon_shape, sampling.t0, particles, arrows_grid)
+        key = self._key(sampling, particles, arrows_grid)
         if key != self._animation_key:
             if sampling.sampler == "em" and sampling.epsilon > 0 and not s.has_score:
                 raise ValueError("this model learned no score, so the SDE needs ε = 0: train with γ > 0 "
@@ -267,6 +266,22 @@ class PlaygroundSession:
                 self._animation_key = key
                 self.animation_serial += 1
         return self._animation
+
+    def _key(self, sampling: ExperimentConfig, particles: int, arrows_grid: int) -> tuple:
+        return (self.state.step, sampling.sampler, sampling.sample_steps, sampling.direction, sampling.epsilon,
+                sampling.epsilon_shape, sampling.t0, particles, arrows_grid)
+
+    def adopt_animation(self, cfg: ExperimentConfig, particles: int, arrows_grid: int, anim: AnimationData) -> None:
+        """Use `anim`, built elsewhere from these very weights and settings (a scene's animation,
+        shared by every session that opens it), as what `animation(cfg, particles, arrows_grid)`
+        returns until the model or the settings change."""
+        if self.state is None:
+            return
+        sampling = self.state.config.replace(sampler=cfg.sampler, sample_steps=cfg.sample_steps,
+                                             direction=cfg.direction, epsilon=cfg.epsilon,
+                                             epsilon_shape=cfg.epsilon_shape, t0=cfg.t0, samples=cfg.samples)
+        self._animation, self._animation_key = anim, self._key(sampling, particles, arrows_grid)
+        self.animation_serial += 1
 
     @torch.no_grad()
     def live_flow(self, particles: int = LIVE_PARTICLES, steps: int = LIVE_STEPS) -> AnimationData | None:

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import streamlit as st
 
+from playground.animation import AnimationData, build_animation
 from playground.config import ExperimentConfig
+from playground.experiment import sampling_field
 from playground.scenes import DEFAULT_SCENE, SCENES, SceneError, load_scene
+from playground.training import make_state
+from ui.controls import animation_options
 from ui.share import apply_config, presenting
 from ui.state import playground_session
 
@@ -39,10 +43,32 @@ def install_scene_weights(name: str, cfg: ExperimentConfig, state_dict: dict, en
     """Put a scene's shipped weights into this session's model, with their facts (steps trained,
     quality against the noise floor) for the page to show instead of training metrics."""
     scene = SCENES[name]
-    playground_session().install_model(
-        cfg, state_dict, entry["steps"], note="",
-        facts={"name": name, "title": scene.title, "description": scene.description,
-               "steps": entry["steps"], "metrics": entry.get("metrics", {})})
+    sess = playground_session()
+    sess.install_model(cfg, state_dict, entry["steps"], note="",
+                       facts={"name": name, "title": scene.title, "description": scene.description,
+                              "steps": entry["steps"], "metrics": entry.get("metrics", {})})
+    opts = animation_options()
+    try:
+        anim = shipped_animation(name, entry["sha256"], cfg, opts["particles"], opts["arrows_grid"])
+    except (SceneError, ValueError, OSError):
+        return  # the page builds it from the session's model and says what is wrong
+    sess.adopt_animation(cfg, opts["particles"], opts["arrows_grid"], anim)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def shipped_animation(name: str, sha256: str, cfg: ExperimentConfig, particles: int,
+                      arrows_grid: int) -> AnimationData:
+    """The animation of a scene's shipped weights with cfg's sampling settings: the same for every
+    visitor (fixed weights, fixed seeds), so it is built once per process and settings (sha256
+    keys the weights), not once per session. The first visit and each scene Open reuse it."""
+    cfg_shipped, state_dict, _ = load_scene(name)
+    state = make_state(cfg_shipped.replace(sampler=cfg.sampler, sample_steps=cfg.sample_steps,
+                                           direction=cfg.direction, epsilon=cfg.epsilon,
+                                           epsilon_shape=cfg.epsilon_shape, t0=cfg.t0), device="cpu")
+    state.model.load_state_dict(state_dict)
+    state.model.eval()
+    return build_animation(sampling_field(state), state.config, state.base, state.target, state.interpolant,
+                           particles, arrows_grid)
 
 
 def play_default_on_arrival(cfg: ExperimentConfig) -> bool:

@@ -182,3 +182,27 @@ def test_installed_weights_keep_their_facts_until_this_session_trains():
     shown.resume(CFG.replace(steps=100_000))
     shown.train_for(0.05)
     assert shown.pretrained is None and shown.state.step > 120
+
+
+def test_an_adopted_animation_is_the_one_the_session_would_build():
+    """A scene's animation built once for every visitor (ui.scenes.shipped_animation) is adopted by a
+    session holding the same weights: no rebuild, and identical to what the session builds itself."""
+    from playground.animation import build_animation
+    from playground.experiment import sampling_field
+
+    trained = PlaygroundSession()
+    trained.start(CFG)
+    _train_to_end(trained)
+    weights = trained.state.model.state_dict()
+    other = make_state(CFG, device="cpu")
+    other.model.load_state_dict(weights)
+    other.model.eval()
+    shared = build_animation(sampling_field(other), CFG, other.base, other.target, other.interpolant, 200, 0)
+
+    sess = PlaygroundSession()
+    sess.install_model(CFG, weights, 120)
+    sess.adopt_animation(CFG, 200, 0, shared)
+    assert sess.animation(CFG, 200, 0) is shared  # adopted: not rebuilt
+    sess._animation_key = None  # force the session's own build
+    np.testing.assert_array_equal(sess.animation(CFG, 200, 0).paths, shared.paths)
+    assert sess.animation(CFG, 300, 0).paths.shape[1] == 300  # other settings: built anew
