@@ -32,7 +32,7 @@ def curves_svg(t: np.ndarray, curves: dict[str, np.ndarray], colors: dict[str, s
 
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
            f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(", ".join(ys))} over t" '
-           'style="font: 12px sans-serif">',
+           f'style="font: 12px sans-serif; width: 100%; max-width: {width}px; height: auto">',
            f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="white" stroke="#444" stroke-width="1"/>']
     for tick in (0.0, 0.5, 1.0):
         x, _ = px(t[0] + tick * (t[-1] - t[0]), lo)
@@ -83,9 +83,10 @@ def _label(v: float) -> str:
     return f"{v:.4g}" if 1e-4 <= abs(v) < 1e5 else f"{v:.1e}"
 
 
-def loss_svg(steps: np.ndarray, losses: np.ndarray, width: int = 320, height: int = 190,
+def loss_svg(steps: np.ndarray, losses: np.ndarray, width: int = 270, height: int = 180,
              max_points: int = 400, title: str = "drift loss (log scale)") -> str:
-    """The training loss over steps (k,) as an SVG string: the raw values faint, their moving
+    """The training loss over steps (k,) as an SVG string (shrinks to its column, never wider than
+    `width`): the raw values faint, their moving
     average (`playground.figures.ema`) thick, on a log y axis with full tick labels. Cheap to
     redraw every second while a model trains (no JavaScript, a few KB)."""
     from playground.figures import downsample_indices, ema
@@ -95,7 +96,8 @@ def loss_svg(steps: np.ndarray, losses: np.ndarray, width: int = 320, height: in
     left, right, top, bottom = 50, 10, 24, 34
     pw, ph = width - left - right, height - top - bottom
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-           f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" style="font: 13px sans-serif">',
+           f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
+           f'style="font: 13px sans-serif; width: 100%; max-width: {width}px; height: auto">',
            f'<text x="{left}" y="15" fill="#111827" font-weight="600">{escape(title)}</text>',
            f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="white" stroke="#444" stroke-width="1"/>']
     if ok.sum() >= 2:
