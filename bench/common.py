@@ -42,7 +42,7 @@ class Settings:
     rounds: int = 3
     measure_s: float = 1.0  # wall seconds of one throughput measurement
     # section 2: cases (bench.quality.CASES) and budgets in CPU-seconds of the training thread
-    targets: tuple[str, ...] = ("8gaussians", "moons", "checkerboard", "checkerboard-noisy", "spiral")
+    targets: tuple[str, ...] = ("8gaussians", "moons", "checkerboard", "checkerboard-noisy")
     ours_budgets: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0)
     peer_budgets: tuple[float, ...] = (1.0, 2.0, 5.0)  # torchcfm and the seed recipe: the same budgets
     quality_samples: int = 20_000  # per checkpoint, scored in quality_chunks chunks

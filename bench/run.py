@@ -195,6 +195,17 @@ def merged(path: Path, result: dict, sections) -> dict:
     return out
 
 
+def _section_markdown(mod, r: dict, key: str) -> str:
+    if not _ok(r, key):
+        return f"This section failed: {r[key]['error']}"
+    try:
+        return mod.markdown(r[key])
+    except (KeyError, TypeError, ValueError) as exc:  # kept from a run of older code (see merged)
+        return (f"This section's figures (measured {r.get('sections_run_at', {}).get(key, '?')}) predate the "
+                f"current code and cannot be shown ({type(exc).__name__}: {exc}); "
+                f"`python -m bench --sections {key}` measures it again.")
+
+
 def markdown(r: dict) -> str:
     from bench import app_bench, quality, solvers, throughput
 
@@ -227,7 +238,7 @@ def markdown(r: dict) -> str:
              ("app", "4. The app", app_bench)]
     for key, title, mod in parts:
         if key in r:
-            body = mod.markdown(r[key]) if _ok(r, key) else f"This section failed: {r[key]['error']}"
+            body = _section_markdown(mod, r, key)
             lines += ["", f"## {title}", "", body]
     if _ok(r, "quality"):
         lines += ["", f"Margin: {margin_text()}. Methods: "
