@@ -217,7 +217,7 @@ def draw_facts(s) -> None:
     if warning:
         st.warning(warning)
     if s.status == "done":
-        st.caption(f"Finished: {state.step:,} steps in {state.train_seconds:.1f} s.")
+        st.caption(f"{s.message.capitalize() or 'Finished'} in {state.train_seconds:.1f} s.")  # "finished N steps"
     if stale:
         base_pts, target_pts = preview_points(cfg)
         st.plotly_chart(clouds_figure(base_pts, target_pts, height=200, titles=("new ρ0", "new ρ1")),

@@ -91,7 +91,7 @@ def test_plotly_renderer_trains_then_plays(app_server, page):
     steps.press("Enter")
     wait_idle(page)
     page.get_by_role("button", name="Train", exact=True).click()
-    page.get_by_text("Finished: 150 steps").wait_for(timeout=120_000)
+    page.get_by_text("finished 150 steps").wait_for(timeout=120_000)
     wait_idle(page)
     page.get_by_role("combobox", name="renderer").click()
     page.get_by_role("option").filter(has_text="Plotly").first.click()
