@@ -139,7 +139,11 @@ elif sess.message and sess.status not in ("done",) and not present:
 def draw_flow(s, opts: dict) -> None:
     """The player: the live flow while training, else the full animation (or the clouds)."""
     if s.status == "training":
-        spec = live_spec(s, present)
+        try:
+            spec = live_spec(s, present)
+        except Exception as exc:  # noqa: BLE001 - a failed drawing (e.g. GPU memory) must not stop training
+            st.caption(f"The live flow could not be drawn this time ({type(exc).__name__}); training goes on.")
+            return
         if spec is not None:
             flow_player(spec)
         else:
