@@ -165,7 +165,8 @@ PRESENT_CSS = """
 html, body, [data-testid="stAppViewContainer"] { font-size: 18px; }
 [data-testid="stMarkdownContainer"] p, [data-testid="stCaptionContainer"], [data-testid="stWidgetLabel"] p,
   .stButton button p, [data-baseweb="select"] div { font-size: 18px !important; }
-[data-testid="stMarkdownContainer"] p, .stButton button:not(:disabled) p, h1 { color: #111827; }
+[data-testid="stMarkdownContainer"] p, h1 { color: #111827; }
+.stButton button:disabled p { color: #9ca3af !important; }
 .stButton button { white-space: nowrap; padding-left: 0.7rem; padding-right: 0.7rem; }
 h1, h2, h3, h4 { padding: 0 !important; color: #111827; }
 h1 { font-size: 1.6rem !important; }
