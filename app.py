@@ -23,12 +23,12 @@ if presenting():
     st.markdown(PRESENT_CSS, unsafe_allow_html=True)
 
 pages = [
-    st.Page("pages/playground_page.py", title="Playground", default=True, url_path="playground"),
-    st.Page("pages/scenes_page.py", title="Scenes", url_path="scenes"),
-    st.Page("pages/draw_page.py", title="Draw", url_path="draw"),
-    st.Page("pages/schedules_page.py", title="Schedules", url_path="schedules"),
-    st.Page("pages/stochastic_page.py", title="Stochastic side", url_path="stochastic"),
-    st.Page("pages/theory_page.py", title="Theory", url_path="theory"),
-    st.Page("pages/about_page.py", title="About", url_path="about"),
+    st.Page("pages/1_playground.py", title="Playground", default=True, url_path="playground"),
+    st.Page("pages/2_scenes.py", title="Scenes", url_path="scenes"),
+    st.Page("pages/3_draw.py", title="Draw", url_path="draw"),
+    st.Page("pages/4_schedules.py", title="Schedules", url_path="schedules"),
+    st.Page("pages/5_stochastic.py", title="Stochastic side", url_path="stochastic"),
+    st.Page("pages/6_theory.py", title="Theory", url_path="theory"),
+    st.Page("pages/7_about.py", title="About", url_path="about"),
 ]
 st.navigation(pages, position="hidden" if presenting() else "sidebar").run()

@@ -38,7 +38,7 @@ def dist_label(name: str) -> str:
 
 
 def _user_entry(side: str) -> dict | None:
-    """What the user made on the Draw page for this side (see pages/draw_page.py), if anything."""
+    """What the user made on the Draw page for this side (see pages/3_draw.py), if anything."""
     return (st.session_state.get("user_dist") or {}).get(side)
 
 
@@ -119,7 +119,7 @@ def formula_controls(container, values: dict) -> dict:
     if gamma.strip():
         trial["gamma"] = gamma.strip()
     problems = ExperimentConfig(**trial).schedule_problems()
-    if problems:  # "rejected": for a page that shows the failure beside its plots (pages/schedules_page.py)
+    if problems:  # "rejected": for a page that shows the failure beside its plots (pages/4_schedules.py)
         for p in problems:
             container.error(escape(p))
         last = st.session_state.get("last_valid_formulas")

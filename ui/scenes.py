@@ -18,7 +18,7 @@ from ui.controls import animation_options
 from ui.share import apply_config, presenting
 from ui.state import playground_session
 
-PLAYGROUND_PAGE = "pages/playground_page.py"
+PLAYGROUND_PAGE = "pages/1_playground.py"
 
 
 def open_scene(name: str) -> str | None:

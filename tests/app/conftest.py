@@ -109,6 +109,6 @@ def router_pages() -> list[tuple[str, str, str]]:
 
 
 def assert_registered(page_file: str) -> None:
-    """Fail (never skip) unless the router registers `page_file` (e.g. "pages/draw_page.py")."""
+    """Fail (never skip) unless the router registers `page_file` (e.g. "pages/3_draw.py")."""
     files = [f for f, _, _ in router_pages()]
     assert page_file in files, f"app.py does not register {page_file}; it registers {files}"

@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from playground.distributions import make_distribution
-from tests.app.conftest import ROOT, animation_spec, assert_registered, charts, train_until_done
+from tests.app.conftest import ROOT, animation_spec, assert_registered, charts, router_pages, train_until_done
 from ui import draw as d
 
 # A horizontal stroke from x = 50 to 350 px at y = 200 px on the 400 x 400 canvas (from Chromium).
@@ -46,16 +46,16 @@ def open_draw():
     """The Draw page after one run, reached through the router as a user would."""
     from streamlit.testing.v1 import AppTest
 
-    assert_registered("pages/draw_page.py")
+    assert_registered("pages/3_draw.py")
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.run()
-    at.switch_page("pages/draw_page.py").run()
+    at.switch_page("pages/3_draw.py").run()
     assert not at.exception, at.exception
     return at
 
 
 def switch(at, page: str):
-    at.switch_page(f"pages/{page}_page.py").run()
+    at.switch_page(next(f for f, _, _ in router_pages() if f.endswith(f"_{page}.py"))).run()
     assert not at.exception, at.exception
 
 

@@ -196,11 +196,11 @@ def test_page_switch_and_rerun_in_the_middle_of_training_lose_nothing(app):
     sess = app.session_state["playground"]
     assert sess.status == "training" and 0 < sess.state.step < 600
     cfg = sess.state.config
-    app.switch_page("pages/schedules_page.py").run()
+    app.switch_page("pages/4_schedules.py").run()
     assert not app.exception
     sess = app.session_state["playground"]
     assert consistent(sess) and sess.status == "training"
-    app.switch_page("pages/playground_page.py").run()
+    app.switch_page("pages/1_playground.py").run()
     app.run()  # a plain rerun
     sess = app.session_state["playground"]
     assert not app.exception and consistent(sess) and sess.status in ("training", "done")

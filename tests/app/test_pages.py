@@ -163,8 +163,8 @@ def test_model_and_animation_survive_page_switch(app):
     app.button(key="train").click().run()
     train_until_done(app)
     before = animation_spec(app)
-    app.switch_page("pages/schedules_page.py").run()
-    app.switch_page("pages/playground_page.py").run()
+    app.switch_page("pages/4_schedules.py").run()
+    app.switch_page("pages/1_playground.py").run()
     assert not app.exception
     assert app.session_state["playground"].state.step == 20
     after = animation_spec(app)
@@ -173,7 +173,7 @@ def test_model_and_animation_survive_page_switch(app):
 
 @pytest.mark.parametrize("schedule,gamma", [("trig", "brownian"), ("encdec", "sinesquared"), ("power", "zero")])
 def test_schedules_page_plots_and_checks(app, schedule, gamma):
-    app.switch_page("pages/schedules_page.py").run()
+    app.switch_page("pages/4_schedules.py").run()
     app.selectbox(key="schedule").set_value(schedule)
     app.selectbox(key="gamma").set_value(gamma)
     app.run()

@@ -18,7 +18,7 @@ GALLERY = [name for name, scene in SCENES.items() if scene.gallery]
 @pytest.fixture(scope="module")
 def entry_point():
     """app.py, which must register the Scenes page: a missing registration fails, never skips."""
-    assert_registered("pages/scenes_page.py")
+    assert_registered("pages/2_scenes.py")
     return ROOT / "app.py"
 
 
@@ -39,7 +39,7 @@ def _warnings(at) -> str:
 
 def test_gallery_shows_a_card_per_scene(entry_point):
     at = _app(entry_point)
-    at.switch_page("pages/scenes_page.py").run()
+    at.switch_page("pages/2_scenes.py").run()
     assert not at.exception, at.exception
     assert [t.value for t in at.title] == ["Scenes"]
     keys = {b.key for b in at.button}
@@ -50,7 +50,7 @@ def test_gallery_shows_a_card_per_scene(entry_point):
 @pytest.mark.parametrize("name", GALLERY)
 def test_open_scene_animates_without_training(entry_point, name):
     at = _app(entry_point)
-    at.switch_page("pages/scenes_page.py").run()
+    at.switch_page("pages/2_scenes.py").run()
     t0 = time.perf_counter()
     at.button(key=f"scene_{name}").click().run()
     seconds = time.perf_counter() - t0
@@ -72,7 +72,7 @@ def test_open_scene_animates_without_training(entry_point, name):
     assert at.query_params.get("scene") in (name, [name])
     # another run of the Playground does not train either (AppTest stays on the page it was
     # told, so follow the script's st.switch_page as the browser's address bar would)
-    at.switch_page("pages/playground_page.py").run()
+    at.switch_page("pages/1_playground.py").run()
     assert not at.exception, at.exception
     assert at.session_state["playground"].state.step == entry["steps"]
     assert at.session_state["playground"].status != "training"
@@ -80,9 +80,9 @@ def test_open_scene_animates_without_training(entry_point, name):
 
 def test_a_scene_can_be_retrained_after_opening(entry_point):
     at = _app(entry_point)
-    at.switch_page("pages/scenes_page.py").run()
+    at.switch_page("pages/2_scenes.py").run()
     at.button(key="scene_moons").click().run()
-    at.switch_page("pages/playground_page.py")
+    at.switch_page("pages/1_playground.py")
     at.number_input(key="steps").set_value(30).run()
     at.button(key="train").click().run()
     sess = at.session_state["playground"]

@@ -13,7 +13,7 @@ NO_ARROW = 2  # streamlit.proto.Metric_pb2.Metric.MetricDirection.NONE: no "↑"
 
 
 def _open(app):
-    app.switch_page("pages/schedules_page.py").run()
+    app.switch_page("pages/4_schedules.py").run()
     assert not app.exception, app.exception
     return app
 

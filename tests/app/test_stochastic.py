@@ -11,7 +11,7 @@ from playground.session import PlaygroundSession
 from playground.training import make_state, train_steps
 from tests.app.conftest import ROOT, animation_spec, charts
 
-PAGE = "pages/stochastic_page.py"
+PAGE = "pages/5_stochastic.py"
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.app.conftest import ROOT
 
-PAGE = ROOT / "pages" / "theory_page.py"
+PAGE = ROOT / "pages" / "6_theory.py"
 SETTINGS = {
     "default": {},
     "trig-brownian": {"target": "8gaussians", "schedule": "trig", "gamma": "brownian",
@@ -133,17 +133,17 @@ def test_collapsing_schedule_is_explained():
 
 
 def test_page_through_the_router():
-    assert 'st.Page("pages/theory_page.py"' in (ROOT / "app.py").read_text()  # registered
+    assert 'st.Page("pages/6_theory.py"' in (ROOT / "app.py").read_text()  # registered
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.run()
     at.selectbox(key="target").set_value("8gaussians")
     at.selectbox(key="gamma").set_value("brownian")
     at.run()
-    at.switch_page("pages/theory_page.py").run()
+    at.switch_page("pages/6_theory.py").run()
     assert not at.exception, at.exception
     assert "def drift_loss(" in "\n".join(c.value for c in at.code)
     # the Playground's settings reach the Theory page
     experiment = next(m.value for m in at.markdown if m.value.startswith("**Experiment**"))
     assert "standard Gaussian → 8 Gaussians" in experiment and "γ brownian" in experiment
-    at.switch_page("pages/playground_page.py").run()
+    at.switch_page("pages/1_playground.py").run()
     assert not at.exception and at.selectbox(key="target").value == "8gaussians"

@@ -10,7 +10,7 @@ from tests.e2e.conftest import ARTIFACTS, ROOT, AppServer, wait_idle
 
 def test_deep_link_on_a_fresh_server_goes_through_the_router(browser):
     """The first request to a just-started server is a deep link: the app's own navigation and
-    settings apply (a `pages/` file whose stem were its URL would make Streamlit run it alone)."""
+    settings apply (see ui/router.py)."""
     server = AppServer()
     try:
         ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -37,21 +37,31 @@ def _router_pages() -> dict[str, str]:
 @pytest.mark.slow
 @pytest.mark.parametrize("url_path", list(_router_pages()))
 def test_every_deep_link_as_a_fresh_servers_first_request_runs_the_router(browser, url_path):
-    """pages/ holds the page files; each one's stem (theory_page) differs from its URL (theory), so
-    a fresh server's first request to the URL runs app.py: page config (tab title) and navigation."""
-    stems = {p.stem for p in (ROOT / "pages").glob("*.py")}
-    assert url_path not in stems, f"pages/{url_path}.py would be run without the router"
+    """A fresh server's first request is this page's deep link: Streamlit's old pages-folder mode
+    runs pages/N_name.py itself, whose first line (ui.router.through_the_router) reruns through
+    app.py. The visitor sees the router's page config (tab title) and navigation, stays at the
+    deep link, and gets no "Page not found" dialog."""
+    for f in (ROOT / "pages").glob("*.py"):
+        assert "\nthrough_the_router()" in f.read_text(), f"{f.name} does not start with through_the_router()"
     server = AppServer()
     try:
         ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = ctx.new_page()
         page.goto(f"{server.url}/{url_path}")
+        # the old mode's run ends first, then the rerun through app.py sets the page config
+        page.wait_for_function("() => document.title.endsWith('Interpolant Playground')", timeout=60_000)
         wait_idle(page)
-        assert page.title().endswith("Interpolant Playground"), page.title()
         nav = page.locator("[data-testid='stSidebarNav']").inner_text()
         for title in _router_pages().values():
             assert title in nav, (title, nav)
         assert not page.locator("[data-testid='stException']").count()
+        page.wait_for_timeout(1000)  # a "Page not found" dialog would open right after the run
+        dialogs = page.locator("[data-testid='stDialog']")
+        assert not dialogs.count(), dialogs.inner_text()
+        default = re.search(r'url_path="([^"]+)"[^)]*default=True|default=True[^)]*url_path="([^"]+)"',
+                            (ROOT / "app.py").read_text())
+        expected = "" if url_path in (default.groups() if default else ()) else f"/{url_path}"  # default: "/"
+        assert page.url.split("?")[0].rstrip("/") == server.url + expected, page.url
         ctx.close()
     finally:
         server.stop()

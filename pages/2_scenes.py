@@ -1,5 +1,9 @@
 """Scenes: one-click curated experiments with small pre-trained weights, ready to animate and change."""
 
+from ui.router import through_the_router
+
+through_the_router()  # first line: a fresh server's deep link must reach app.py
+
 import streamlit as st
 
 from playground.scenes import SCENES, SceneError, load_manifest, thumbnail_path

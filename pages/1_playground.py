@@ -5,6 +5,10 @@ flow while it trains, the full animation after) with the loss and metrics beside
 in the sidebar; animation settings, exports and the share link below.
 """
 
+from ui.router import through_the_router
+
+through_the_router()  # first line: a fresh server's deep link must reach app.py
+
 import numpy as np
 import streamlit as st
 

@@ -6,6 +6,10 @@ What the user makes is previewed next to the other side's current distribution a
 playground.userdata, entry building in ui.draw: this page only lays out widgets.
 """
 
+from ui.router import through_the_router
+
+through_the_router()  # first line: a fresh server's deep link must reach app.py
+
 import numpy as np
 import streamlit as st
 import torch

@@ -1,6 +1,10 @@
 """Theory: the walk-through of stochastic interpolants, each step beside a live numerical check on
 the current experiment and the library's own source (read at run time, so it never drifts)."""
 
+from ui.router import through_the_router
+
+through_the_router()  # first line: a fresh server's deep link must reach app.py
+
 import inspect
 import json
 import os

@@ -1,5 +1,9 @@
 """About: what the playground shows and where the mathematics comes from."""
 
+from ui.router import through_the_router
+
+through_the_router()  # first line: a fresh server's deep link must reach app.py
+
 import streamlit as st
 
 st.title("About the playground")

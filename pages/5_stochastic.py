@@ -1,5 +1,9 @@
 """Stochastic side: the score and the SDE, couplings, exact fields, and quality you can see."""
 
+from ui.router import through_the_router
+
+through_the_router()  # first line: a fresh server's deep link must reach app.py
+
 import numpy as np
 import streamlit as st
 

@@ -4,6 +4,10 @@ A formula the sidebar rejects is shown here too: plotted with its failing condit
 can be evaluated, and with the last valid schedule (which the other pages use) printed literally.
 """
 
+from ui.router import through_the_router
+
+through_the_router()  # first line: a fresh server's deep link must reach app.py
+
 import math
 
 import streamlit as st
