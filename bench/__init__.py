@@ -26,7 +26,7 @@ and their paths listed in non_finite; `--sections` keeps the other sections of t
   ratio_autograd_bare, achieved_gflops, peak_gflops, fraction_of_peak, rounds}]
 - quality: clock, margin{text, ed_plus, sw2_factor}, samples, chunks, ours_budgets_s,
   peer_budgets_s, workers, methods, cases{name: config changes}, torchcfm (version or null),
-  floors{case: {energy_distance, sliced_w2, samples, chunks}},
+  floors{case: {energy_distance, sliced_w2, samples, chunks, draws[{energy_distance, sliced_w2}]}},
   runs[{target, method, available, (reason | sampler, sample_steps, steps_per_cpu_s),
   checkpoints[{budget_s, seconds, steps, energy_distance, sliced_w2, meets}], time_to_quality_s}],
   time_to_quality[{target, ours_s, cfm_ours_s, cfm_s, otcfm_s, seed_s, best_peer_s,

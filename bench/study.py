@@ -86,6 +86,7 @@ VARIANTS = {  # name: (config changes, patches {object attribute: replacement})
     "lr-3e-2": ({"lr": 3e-2}, {}),
     "width-96": ({"width": 96}, {}),
     "no-antithetic": ({"antithetic": False}, {}),
+    "no-denoiser": ({"denoiser": "off"}, {}),
 }
 
 
