@@ -27,41 +27,42 @@ def test_deep_link_on_a_fresh_server_goes_through_the_router(browser):
 
 
 def _router_pages() -> dict[str, str]:
-    """url_path -> title of every page app.py registers (read from its source)."""
-    source = (ROOT / "app.py").read_text()
-    found = dict((u, t) for t, u in re.findall(r'st\.Page\([^)]*title="([^"]+)"[^)]*url_path="([^"]+)"', source))
-    assert len(found) >= 7, f"app.py registers {len(found)} pages"
+    """Address path -> title of every page app.py registers (read from its source); the default
+    page is served at "/" (Streamlit ignores a default page's url_path)."""
+    found = {}
+    for args in re.findall(r"st\.Page\(([^)]*)\)", (ROOT / "app.py").read_text()):
+        title, url = re.search(r'title="([^"]+)"', args)[1], re.search(r'url_path="([^"]+)"', args)[1]
+        found["" if "default=True" in args else url] = title
+    assert len(found) >= 7 and "" in found, f"app.py registers {found}"
     return found
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("url_path", list(_router_pages()))
-def test_every_deep_link_as_a_fresh_servers_first_request_runs_the_router(browser, url_path):
-    """A fresh server's first request is this page's deep link: Streamlit's old pages-folder mode
-    runs pages/N_name.py itself, whose first line (ui.router.through_the_router) reruns through
-    app.py. The visitor sees the router's page config (tab title) and navigation, stays at the
-    deep link, and gets no "Page not found" dialog."""
+@pytest.mark.parametrize("path", list(_router_pages()))
+def test_every_deep_link_as_a_fresh_servers_first_request_runs_the_router(browser, path):
+    """A fresh server's first request is this page's deep link. Streamlit's old pages-folder mode
+    runs pages/N_name.py by itself, whose first line (ui.router.through_the_router) runs app.py
+    instead: the visitor gets the router's page config (tab title) and navigation, on the page
+    the link named, at that address, and no "Page not found" dialog."""
     for f in (ROOT / "pages").glob("*.py"):
         assert "\nthrough_the_router()" in f.read_text(), f"{f.name} does not start with through_the_router()"
     server = AppServer()
     try:
         ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = ctx.new_page()
-        page.goto(f"{server.url}/{url_path}")
-        # the old mode's run ends first, then the rerun through app.py sets the page config
+        page.goto(f"{server.url}/{path}")
         page.wait_for_function("() => document.title.endsWith('Interpolant Playground')", timeout=60_000)
         wait_idle(page)
         nav = page.locator("[data-testid='stSidebarNav']").inner_text()
         for title in _router_pages().values():
             assert title in nav, (title, nav)
+        current = page.locator("[data-testid='stSidebarNavLink'][aria-current='page']").inner_text()
+        assert current == _router_pages()[path], (current, path)
         assert not page.locator("[data-testid='stException']").count()
         page.wait_for_timeout(1000)  # a "Page not found" dialog would open right after the run
         dialogs = page.locator("[data-testid='stDialog']")
         assert not dialogs.count(), dialogs.inner_text()
-        default = re.search(r'url_path="([^"]+)"[^)]*default=True|default=True[^)]*url_path="([^"]+)"',
-                            (ROOT / "app.py").read_text())
-        expected = "" if url_path in (default.groups() if default else ()) else f"/{url_path}"  # default: "/"
-        assert page.url.split("?")[0].rstrip("/") == server.url + expected, page.url
+        assert page.url.split("?")[0].rstrip("/") == f"{server.url}/{path}".rstrip("/"), page.url
         ctx.close()
     finally:
         server.stop()
