@@ -221,6 +221,9 @@ def draw_facts(s) -> None:
         st.caption("waiting for a free slot…")
     if len(losses):
         st.markdown(loss_svg(steps, losses), unsafe_allow_html=True)  # no plotly.js: nothing to load
+        if s.status != "training":
+            st.download_button("Download losses (CSV)", s.loss_csv(), "losses.csv", "text/csv",
+                               key="download_losses", on_click="ignore", help="step,loss of the whole run")
     warning = s.loss_warning()
     if warning:
         st.warning(warning)

@@ -205,7 +205,8 @@ def cmd_run(args) -> int:
         if result.state is not None:  # the exact field has no weights
             state = result.state
             torch.save({"config": cfg.to_dict(), "state_dict": state.sampling_network.state_dict(),
-                        "denoiser": state.denoiser_kind}, tmp / "model.pt")
+                        "denoiser": state.denoiser_kind, "step": state.step,
+                        "train_seconds": state.train_seconds}, tmp / "model.pt")
         if out.exists():
             out.rmdir()
         tmp.rename(out)

@@ -362,10 +362,12 @@ def read_weights(data: bytes, max_bytes: int = MAX_WEIGHTS_BYTES) -> LoadedWeigh
                           f"(this playground reads version {WEIGHTS_VERSION})")
     cfg = _read_config(payload["config"])
     state_dict = _check_tensors(payload["state_dict"], cfg)
-    step = payload.get("step", cfg.steps)  # the CLI's model.pt: a finished run
+    # an older CLI model.pt has no progress: a finished run, by steps or by its time budget
+    finished = "step" not in payload
+    step = payload.get("step", max(1, cfg.steps))
     if not isinstance(step, int) or isinstance(step, bool) or not 0 <= step <= 10**9:
         raise ExportError("the file's training step is not a valid count")
-    seconds = payload.get("train_seconds", 0.0)
+    seconds = payload.get("train_seconds", cfg.seconds if finished and cfg.steps == 0 else 0.0)
     seconds = float(seconds) if isinstance(seconds, int | float) and math.isfinite(seconds) else 0.0
     losses = payload.get("losses", torch.zeros(0))
     if not isinstance(losses, torch.Tensor) or losses.ndim != 1 or losses.numel() > MAX_LOSSES:
@@ -417,13 +419,17 @@ def install_weights(sess, cfg: ExperimentConfig, state_dict: dict, step: int | N
     """Put a network with these weights into a `PlaygroundSession`, ready to show or to resume.
 
     Uses `PlaygroundSession.install_model` (a fresh `TrainState` for cfg, optimizer moments from
-    zero, status "stopped"); `step` None counts as a finished run (cfg.steps), so Resume does not
-    restart the learning-rate schedule from its peak. `state_dict` has the network's keys
-    (`TrainState.network`); the loss history is restored for the loss chart.
+    zero, status "stopped"); `step` None counts as a finished run (all of cfg.steps, or all of its
+    time budget), so Resume does not restart the learning-rate schedule from its peak. `state_dict`
+    has the network's keys (`TrainState.network`); the loss history is restored for the loss chart.
     """
     probe = _probe(cfg)
     prefix = "" if probe.model is probe.network else "net."  # a Head wraps the two-head network
-    step = cfg.steps if step is None else int(step)
+    if step is None:  # a finished run: all its steps, or all of its time budget
+        step = max(1, cfg.steps)
+        if cfg.steps == 0:
+            train_seconds = train_seconds or cfg.seconds
+    step = int(step)
     note = note or f"loaded weights: {cfg.width}×{cfg.depth} model at step {step:,}"
     try:
         sess.install_model(cfg, {prefix + k: v for k, v in state_dict.items()}, step, note=note)

@@ -203,7 +203,7 @@ def sampling_controls(container=st) -> dict:
     return out
 
 
-RENDERERS = {"canvas": "canvas: plays by itself, up to 10,000 particles",
+RENDERERS = {"canvas": "canvas: smooth, ≤ 10,000 particles",
              "plotly": "Plotly: drift arrows, trails, hover"}
 ANIMATION_DEFAULTS = {"renderer": "canvas", "particles": 1000, "trails": 30, "arrows": True}
 

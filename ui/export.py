@@ -79,7 +79,7 @@ def export_panel(fig, anim: AnimationData, sess, cfg: ExperimentConfig) -> None:
     n_t, n = len(anim.times), anim.paths.shape[1]
     kind, text = st.session_state.pop("export_message", (None, None))
     # a constant `expanded`: the expander keeps the open/closed state the user gave it
-    with st.expander("Export and share"):
+    with st.expander("Export: animation (HTML, PNG, GIF), samples and paths (CSV), weights"):
         c1, c2, c3 = st.columns(3)
         c1.download_button("Animation (HTML)", data=lambda: standalone_html(fig, anim),
                            file_name=f"{stem}.html", mime="text/html", key="export_html",

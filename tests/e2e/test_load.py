@@ -51,10 +51,9 @@ METRIC = """(label) => {
 }"""
 WATCH_QUEUED = f"""() => {{
   window.__queued = false;
-  const metric = {METRIC};
-  setInterval(() => {{ if (metric("status") === {QUEUED!r}) window.__queued = true; }}, 50);
+  setInterval(() => {{ if ((document.body.innerText || "").includes({QUEUED!r})) window.__queued = true; }}, 50);
 }}"""
-"""Installed before the page loads: remembers whether the status metric ever read QUEUED."""
+"""Installed before the page loads: remembers whether the page ever said QUEUED."""
 
 
 def solo_losses(cfg: ExperimentConfig) -> list[float]:
@@ -202,8 +201,8 @@ def test_four_sessions_train_at_once_isolated_and_the_server_stays_responsive(se
     for i, (page, cfg) in enumerate(zip(pages, RUNS)):
         page.wait_for_function(f"(want) => ({METRIC})('step') === want", arg=f"{cfg.steps:,}",
                                timeout=30_000)  # its own run, not another session's
-        shown = metric(page, "loss (last 100)")
-        assert shown == f"{np.mean(solos[i][-100:]):.4f}", (i, shown)
+        shown = metric(page, "loss")  # the mean of the last 100 steps
+        assert shown == f"{np.mean(solos[i][-100:]):.3g}", (i, shown)
         per_session.append({"target": cfg.target, "seed": cfg.seed, "steps": cfg.steps,
                             "wall_s": round(took[i], 1), "steps_per_s_wall": round(cfg.steps / took[i]),
                             "steps_per_s_training": int(metric(page, "steps / s").replace(",", ""))})

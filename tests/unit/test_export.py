@@ -257,6 +257,24 @@ def test_the_cli_model_file_loads_too(state):
     assert w.config == state.config and w.step == state.config.steps and w.losses == []
 
 
+def test_an_old_cli_model_file_of_a_time_budget_loads_as_a_finished_run(state):
+    """A model.pt without its progress, trained for seconds (steps 0): Resume must not start the
+    budget and its learning-rate schedule over; the CLI now writes step and seconds itself."""
+    cfg = state.config.replace(steps=0, seconds=2.0)
+    data = _torch_bytes({"config": cfg.to_dict(), "state_dict": state.network.state_dict(),
+                         "denoiser": state.denoiser_kind})
+    w = read_weights(data)
+    assert w.step >= 1 and w.train_seconds == 2.0
+    sess = PlaygroundSession()
+    install_weights(sess, cfg, w.state_dict, w.step, w.train_seconds, w.losses)
+    assert sess.state.done and sess.state.progress() == 1.0
+    sess.resume(cfg)
+    assert sess.status != "training", "a finished time budget trained again from the start"
+    fresh = PlaygroundSession()
+    install_weights(fresh, cfg, w.state_dict)  # no progress given at all
+    assert fresh.state.done
+
+
 def test_apply_weights_installs_and_reports(state):
     from ui.export import apply_weights
 
