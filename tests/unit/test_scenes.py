@@ -3,8 +3,12 @@ quality bounds, and are exactly what `python -m playground build-scenes` trains.
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -29,6 +33,8 @@ from playground.scenes import (
     weights_bytes,
 )
 from playground.training import make_state
+
+ROOT = Path(__file__).resolve().parents[2]
 
 REBUILD_ONE = "coupling-independent"
 """The scene the fast test retrains (3000 steps, one head: the cheapest)."""
@@ -194,8 +200,31 @@ def test_build_scenes_reproduces_the_shipped_weights_of_one_scene(tmp_path, mani
 
 @pytest.mark.slow
 def test_build_scenes_reproduces_every_shipped_scene(tmp_path, manifest):
+    """`python -m playground build-scenes` rebuilds every shipped scene. Two processes at once (each
+    on one torch thread, so CI's two cores halve the wait); scenes that share a training run stay in
+    one process, and the processes get about equal numbers of training steps."""
+    runs = {}
+    for name, scene in SCENES.items():
+        cfg = scene.training_config()
+        runs.setdefault(training_key(cfg), [cfg.steps, []])[1].append(name)
+    halves, load = [[], []], [0, 0]
+    for steps, names in sorted(runs.values(), key=lambda r: -r[0]):
+        i = load.index(min(load))
+        halves[i] += names
+        load[i] += steps
+    assert sorted(halves[0] + halves[1]) == sorted(SCENES)
     t0 = time.perf_counter()
-    rebuilt = build_scenes(tmp_path)
-    print(f"rebuilt {len(SCENES)} scenes in {time.perf_counter() - t0:.0f} s")
-    for name in SCENES:
-        _compare(ASSETS, tmp_path, name, manifest, rebuilt)
+    procs = [subprocess.Popen([sys.executable, "-m", "playground", "build-scenes", "--out", str(tmp_path / f"part{i}"),
+                               *[arg for name in half for arg in ("--only", name)]],
+                              cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+             for i, half in enumerate(halves)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=1200)
+        assert proc.returncode == 0, err[-2000:]
+    print(f"rebuilt {len(SCENES)} scenes in {time.perf_counter() - t0:.0f} s (steps per process: {load})")
+    for i, half in enumerate(halves):
+        folder = tmp_path / f"part{i}"
+        rebuilt = json.loads((folder / MANIFEST).read_text())
+        assert sorted(e["name"] for e in rebuilt["scenes"]) == sorted(half)
+        for name in half:
+            _compare(ASSETS, folder, name, manifest, rebuilt)
