@@ -224,7 +224,7 @@ def test_four_sessions_train_at_once_isolated_and_the_server_stays_responsive(se
 
 
 def test_one_training_slot_queues_sessions_and_says_so(one_slot_server, browser):
-    cfg = ExperimentConfig(steps=800)  # three sessions, one slot: they queue within a second
+    cfg = ExperimentConfig(steps=2000)
     sessions = [open_session(browser, f"{one_slot_server.url}/?{urlencode(to_query(cfg.replace(seed=s)))}",
                              watch_queue=True) for s in (11, 12, 13)]
     pages = [p for _, p in sessions]
