@@ -17,6 +17,8 @@ set_training_slots(int(os.environ.get("PLAYGROUND_TRAINING_SLOTS", "2")))
 # a sidebar 340 px wide (Streamlit's is narrower) so menu values such as "brownian: γ = √(a t(1−t))" are not cut
 st.set_page_config(page_title="Interpolant Playground", page_icon="〰", layout="wide", initial_sidebar_state=340)
 
+# less blank space above each page's title than Streamlit's 6rem: the first screen is for content
+st.markdown("<style>[data-testid='stMainBlockContainer'] { padding-top: 2.2rem; }</style>", unsafe_allow_html=True)
 apply_url_once()
 load_scene_from_url()  # ?scene=NAME: a shipped scene's settings and weights, no training
 if presenting():

@@ -46,7 +46,6 @@ from ui.state import playground_session
 CHUNK_SECONDS = 0.8  # one fragment run trains this long, then redraws the live flow (Stop waits at most this)
 FIRST_CHUNK_SECONDS = 0.15  # the first live flow comes sooner
 COMPACT_CSS = """<style>
-[data-testid="stMainBlockContainer"] { padding-top: 2.2rem; }
 [data-testid="stMetricValue"] { font-size: 1.5rem; }
 h1 { font-size: 1.9rem !important; padding: 0 0 0.25rem 0 !important; }
 </style>"""

@@ -154,7 +154,7 @@ if st_canvas is None:
     st.warning("The drawing canvas is not available here, so drawing and clicking are off; uploading "
                f"an image or a CSV works. ({canvas_problem})")
 
-left, right = st.columns([1, 1], gap="large")
+left, right = st.columns([5, 4], gap="large")  # the 400 px canvas fits its column at 1280×720
 made, problem = None, None
 with left:
     try:

@@ -197,7 +197,7 @@ def clouds_figure(
         margin={"l": 50, "r": 20, "t": 50, "b": 40},
         annotations=_panel_titles(titles, 2),
         uirevision="clouds",
-        **_box_axes(box, 2),
+        **_box_axes(box, 2, gap=0.12),  # room for the right panel's tick labels in a narrow column
     )
     return _figure(data, layout)
 
