@@ -36,7 +36,7 @@ Tensor = torch.Tensor
 F64 = torch.float64
 LOG_2PI = math.log(2 * math.pi)
 JITTER = 1e-12
-EXP_FLOOR = -80.0  # exponents below this are clamped before exp (PERF-FACTS: denormals)
+EXP_FLOOR = -80.0  # exponents below this are clamped before exp (docs/PERF.md: denormals)
 
 
 def _sym(covs: Tensor) -> tuple[Tensor, Tensor, Tensor]:

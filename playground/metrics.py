@@ -20,7 +20,7 @@ import torch
 Tensor = torch.Tensor
 F64 = torch.float64
 BLOCK = 2_000_000  # entries of one pairwise block (16 MB in float64)
-EXP_FLOOR = -80.0  # clamp kernel exponents (PERF-FACTS: denormal exp is slow)
+EXP_FLOOR = -80.0  # clamp kernel exponents (docs/PERF.md: denormal exp is slow)
 
 
 def _points(x) -> Tensor:
