@@ -41,8 +41,9 @@ def literal_server():
 def test_user_text_reads_exactly_as_typed(literal_server, page):
     page.goto(literal_server)
     wait_idle(page)
-    page.wait_for_function("n => document.querySelectorAll(\"[data-testid='stCaptionContainer']\").length >= n",
-                           arg=len(CASES), timeout=30_000)
+    # the script's last element is the caption of the last case: wait until it is on the page
+    page.wait_for_function("tag => [...document.querySelectorAll(\"[data-testid='stCaptionContainer']\")]"
+                           ".some(e => e.innerText.startsWith(tag))", arg=f"C{len(CASES) - 1} ", timeout=30_000)
     texts = page.eval_on_selector_all("[data-testid='stMarkdownContainer'], [data-testid='stCaptionContainer']",
                                       "els => els.map(e => e.innerText)")
     seen = {}
