@@ -19,7 +19,7 @@ from playground.experiment import config_warnings
 from playground.explorer import explore
 from playground.figures import add_path_lines, animation_figure, clean_number, schedule_detail_figure, spread_figure
 from playground.interpolants import Interpolant
-from playground.schedules import GAMMAS, PAIRS, boundary_checks, resolve_schedule
+from playground.schedules import GAMMAS, PAIRS, boundary_checks, plottable_schedule, resolve_schedule
 from ui.controls import distribution_controls, schedule_controls
 from ui.literal import code, escape
 
@@ -43,18 +43,11 @@ def describe(v: dict) -> str:
 
 
 def typed_schedule(values: dict, typed: dict):
-    """The rejected formulas as a schedule when they can be evaluated and are finite on [0, 1]
-    (so their failing boundary conditions can be drawn), else None."""
+    """(the rejected formulas as a schedule when they can be drawn, else None; their settings)."""
     trial = {**values, "alpha": typed["alpha"], "beta": typed["beta"]}
     if typed["gamma"]:
         trial["gamma"] = typed["gamma"]
-    try:
-        sched = resolve_schedule(**{k: trial[k] for k in KEYS})
-        out = sched(torch.linspace(0, 1, 401, dtype=torch.float64))
-    except (ValueError, TypeError, ArithmeticError):
-        return None, trial
-    finite = all(bool(torch.isfinite(getattr(out, k)).all()) for k in ("alpha", "beta", "gamma"))
-    return (sched if finite else None), trial
+    return plottable_schedule(**{k: trial[k] for k in KEYS}), trial
 
 
 st.title("Schedules α(t), β(t), γ(t)")

@@ -320,6 +320,18 @@ class Schedule:
         return f"Schedule({self.pair!r}, {self.gamma!r})"
 
 
+def plottable_schedule(n: int = 401, **kwargs) -> Schedule | None:
+    """`resolve_schedule(**kwargs)` when it builds and α, β, γ are finite on n points of [0, 1]
+    (so even a schedule that fails its boundary conditions can be drawn), else None."""
+    try:
+        schedule = resolve_schedule(**kwargs)
+        out = schedule(torch.linspace(0, 1, n, dtype=torch.float64))
+    except (ValueError, TypeError, ArithmeticError):
+        return None
+    finite = all(bool(torch.isfinite(getattr(out, k)).all()) for k in ("alpha", "beta", "gamma"))
+    return schedule if finite else None
+
+
 def make_pair(name: str, power: float = 2.0) -> Pair:
     """The α/β pair registered under `name` (see `PAIRS`)."""
     if name not in PAIRS:

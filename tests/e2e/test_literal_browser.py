@@ -2,40 +2,17 @@
 escaped (escape) and as code (code): formulas keep their asterisks, nothing turns bold, LaTeX,
 coloured, an emoji or an icon."""
 
-import subprocess
-import sys
-import time
-import urllib.request
-
 import pytest
 
-from tests.e2e.conftest import ARTIFACTS, ROOT, free_port, wait_idle
+from tests.e2e.conftest import AppServer, wait_idle
 from tests.e2e.literal_cases import CASES
 
 
 @pytest.fixture(scope="module")
 def literal_server():
-    port = free_port()
-    ARTIFACTS.mkdir(exist_ok=True)
-    log = open(ARTIFACTS / f"literal-{port}.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "tests/e2e/literal_app.py"),
-                             "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port),
-                             "--browser.gatherUsageStats", "false"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.read().decode().strip() == "ok":
-                        break
-            except OSError:
-                time.sleep(0.3)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        log.close()
+    server = AppServer(script="tests/e2e/literal_app.py")
+    yield server.url
+    server.stop()
 
 
 def test_user_text_reads_exactly_as_typed(literal_server, page):

@@ -296,3 +296,13 @@ def test_every_allowed_power_has_finite_derivatives_at_the_ends(power):
     out = make_schedule("power", power=power)(torch.linspace(0, 1, 11, dtype=F64))
     for name in COEFS:
         assert torch.isfinite(getattr(out, name)).all(), f"{name} at p = {power}"
+
+
+def test_plottable_schedule_draws_failing_formulas_but_not_broken_ones():
+    from playground.schedules import plottable_schedule
+
+    failing = plottable_schedule(alpha="1 + t**3", beta="t")  # α(1) = 2: wrong, yet drawable
+    assert failing is not None
+    assert float(failing(torch.tensor([1.0], dtype=torch.float64)).alpha[0]) == pytest.approx(2.0)
+    assert plottable_schedule(alpha="1/(t - 0.5)", beta="t") is None  # infinite at t = ½
+    assert plottable_schedule(alpha="import os", beta="t") is None  # not a formula
