@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from bench.common import say, table
-from playground import training
+from playground import averaged, training
 from playground.config import ExperimentConfig
 from playground.distributions import make_distribution
 from playground.experiment import generate, sampling_field
@@ -87,6 +87,11 @@ VARIANTS = {  # name: (config changes, patches {object attribute: replacement})
     "width-96": ({"width": 96}, {}),
     "no-antithetic": ({"antithetic": False}, {}),
     "no-denoiser": ({"denoiser": "off"}, {}),
+    "plain-target": ({"averaged_target": False}, {}),
+    "lr-1.5e-2": ({"lr": 1.5e-2}, {}),
+    "pairs-128": ({}, {"PAIR_BUDGET": 128}),
+    "pairs-512": ({}, {"PAIR_BUDGET": 512}),
+    "adam-0.95": ({}, {"ADAM_BETAS": (0.9, 0.95)}),
 }
 
 
@@ -112,7 +117,7 @@ class Scorer:
         return {"ed": float(np.mean(eds)), "sw2": float(np.mean(sws))}
 
 
-COSTLESS = ("warmup-5%", "t-stratified", "t-logit-normal", "lr-2e-2", "lr-5e-3", "lr-3e-2")
+COSTLESS = ("lr-1.5e-2", "adam-0.95", "warmup-5%", "t-stratified", "t-logit-normal", "lr-2e-2", "lr-5e-3", "lr-3e-2")
 """Variants that change nothing a step costs: they train as many steps as `base` (their own speed
 measurement would only add the machine's noise)."""
 
@@ -135,7 +140,7 @@ def _patched(variant_name: str):
         saved = []
         try:
             for name, fn in variant(variant_name)[1].items():
-                owner = training.TrainState if name == "lr_at" else training
+                owner = {"lr_at": training.TrainState, "PAIR_BUDGET": averaged}.get(name, training)
                 saved.append((owner, name, getattr(owner, name)))
                 setattr(owner, name, fn)
             yield

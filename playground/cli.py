@@ -124,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help=f"{hint}default {getattr(defaults, name)!r}")
     run.add_argument("--no-antithetic", dest="antithetic", action="store_false", default=None,
                      help="plain loss instead of antithetic pairs (z, −z) when γ > 0")
+    run.add_argument("--no-averaged-target", dest="averaged_target", action="store_false", default=None,
+                     help="regress on the plain target ẋ_t, not its average over the batch (playground.averaged)")
     run.add_argument("--nfe", dest="sample_steps", type=_int, default=None,
                      help="old name of --sample-steps (it always counted integration steps)")
 
@@ -153,7 +155,7 @@ def config_from_args(args: argparse.Namespace) -> ExperimentConfig:
             raise CliError(f"--config {args.config} is not valid JSON") from None
         if not isinstance(data, dict):
             raise CliError(f"--config {args.config} must hold a JSON object")
-    for name, _ in list(RUN_FLAGS.values()) + [("antithetic", bool)]:
+    for name, _ in list(RUN_FLAGS.values()) + [("antithetic", bool), ("averaged_target", bool)]:
         value = getattr(args, name, None)
         if value is not None:
             data[name] = value

@@ -122,5 +122,8 @@ def regression_grads(net: FieldMLP, t: Tensor, x: Tensor, target: Tensor) -> Ten
     for j in range(len(inputs) - 1, -1, -1):
         lin, act = layers[2 * j], layers[2 * j + 1]
         g = _ACTIVATION_BACKWARD[type(act)](g.mm(layers[2 * j + 2].weight), pre[j], post[j])
-        lin.weight.grad, lin.bias.grad = g.t().mm(inputs[j]), g.sum(0)
+        x_in = inputs[j]
+        # gᵀx with few input columns (the first layer's 2 + 1 + 2F) is 4× faster as (xᵀg)ᵀ
+        lin.weight.grad = (x_in.t().mm(g).t().contiguous() if x_in.shape[1] < 32 else g.t().mm(x_in))
+        lin.bias.grad = g.sum(0)
     return residual

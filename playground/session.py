@@ -24,7 +24,7 @@ from playground.sampling import integrate
 from playground.training import TrainingDiverged, TrainState, make_state, move_state, train_steps
 
 MODEL_FIELDS = ("base", "target", "base_params", "target_params", "schedule", "power", "gamma",
-                "gamma_scale", "antithetic", "coupling", "width", "depth", "activation",
+                "gamma_scale", "antithetic", "averaged_target", "coupling", "width", "depth", "activation",
                 "time_features", "batch", "lr", "lr_schedule", "grad_clip", "seed", "device",
                 "denoiser")
 """Config fields that define the trained model: changing one makes the model stale."""

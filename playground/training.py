@@ -29,12 +29,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from playground.averaged import KnownSide, averaged_targets, known_side
 from playground.config import ExperimentConfig
 from playground.couplings import make_coupling
 from playground.distributions import Distribution, make_distribution
 from playground.interpolants import Interpolant
 from playground.models import FieldMLP, has_manual_grads, regression_grads
-from playground.schedules import Schedule, resolve_schedule
+from playground.schedules import Schedule, ScheduleOutput, resolve_schedule
 from playground.score import Head, LearnedFields, TwoHeadMLP, denoiser_kind
 
 Tensor = torch.Tensor
@@ -47,6 +48,10 @@ and then settle on a useless plateau without ever producing NaN."""
 MANUAL_GRADS = True
 """Train MLPs with `playground.models.regression_grads` (the same gradients as autograd, no graph;
 bench/throughput.py measures the gain). False: `loss.backward()`."""
+
+
+ADAM_BETAS = (0.9, 0.999)
+"""Adam's moment decays (PyTorch's defaults; bench/study.py measures others)."""
 
 
 class TrainingDiverged(RuntimeError):
@@ -117,6 +122,7 @@ class TrainState:
     denoiser_losses: list[float] = field(default_factory=list)
     ema: torch.nn.Module | None = None  # moving average of `network`'s weights (config.ema > 0)
     ema_drift: torch.nn.Module | None = None  # the drift field over `ema` (what samples)
+    known: KnownSide | None = None  # the mixture side the regression targets are averaged against
 
     clock: Callable[[], float] = field(default=time.perf_counter, repr=False)
     """What measures `train_seconds` (wall time; bench uses the training thread's CPU time)."""
@@ -191,12 +197,13 @@ def make_state(cfg: ExperimentConfig, device: str | torch.device | None = None) 
                          generator=init_gen).to(dev)
         model, denoiser = Head(net, 0, 2), Head(net, 2, 4)
     try:
-        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=True)
+        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=ADAM_BETAS, fused=True)
     except (RuntimeError, TypeError):  # fused unsupported on this device/dtype
-        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=ADAM_BETAS)
     data_gen = torch.Generator().manual_seed(cfg.seed + 1)
     state = TrainState(cfg, dev, model, opt, data_gen, base, target, Interpolant(schedule),
-                       device_note=note, denoiser=denoiser, denoiser_kind=kind)
+                       device_note=note, denoiser=denoiser, denoiser_kind=kind,
+                       known=known_side(base, target, cfg.coupling, dev) if cfg.averaged_target else None)
     if cfg.ema > 0:
         attach_ema(state)
     return state
@@ -268,29 +275,59 @@ def drift_denoiser_loss(net, interpolant: Interpolant, t, x0, x1, z, antithetic:
             ((out[:, 2:] - target_eta) ** 2).sum(1).mean())
 
 
-def regression_batch(state: TrainState, t, x0, x1, z, antithetic: bool) -> tuple[Tensor, Tensor, Tensor]:
-    """(t (m,), x_t (m, 2), target (m, k)) of one batch: what `drift_loss` / `drift_denoiser_loss`
-    regress on, as one least-squares problem (the two losses are the first 2 and last 2 columns)."""
+def regression_batch(state: TrainState, t, x0, x1, z, antithetic: bool
+                     ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """(t (m,), x_t (m, 2), target (m, k), plain target (m, k)) of one batch, as one least-squares
+    problem: the drift's target in the first 2 columns, the denoiser's in the last 2 (two heads).
+
+    The plain target is MATH.md's (`drift_loss` / `drift_denoiser_loss`: ẋ_t, and z or x0); the
+    target trained on is its average over the batch's other samples (`playground.averaged`) when
+    `state.known` is set, else the plain target itself. Losses are reported against the plain
+    target, so they keep their meaning and their floor."""
     interp = state.interpolant
     s = interp.sample(t, x0, x1, z)
     two_heads = state.denoiser is not None
+    kind = state.denoiser_kind if two_heads else "none"
+    c = s.coefficients
+    noise = c.col("gamma") * z if interp.schedule.stochastic else torch.zeros_like(z)
     if antithetic and interp.schedule.stochastic:
         m = interp.antithetic(s)
-        tt, xx, target = torch.cat([s.t, m.t]), torch.cat([s.xt, m.xt]), torch.cat([s.dxt, m.dxt])
+        tt, xx, plain = torch.cat([s.t, m.t]), torch.cat([s.xt, m.xt]), torch.cat([s.dxt, m.dxt])
         if two_heads:
-            target = torch.cat([target, torch.cat([z, -z])], dim=1)
-        return tt, xx, target
-    if two_heads:
-        return s.t, s.xt, torch.cat([s.dxt, z if state.denoiser_kind == "z" else x0], dim=1)
-    return s.t, s.xt, s.dxt
+            plain = torch.cat([plain, torch.cat([z, -z])], dim=1)
+        signs = 2
+    else:
+        tt, xx, plain = s.t, s.xt, s.dxt
+        if two_heads:
+            plain = torch.cat([plain, z if kind == "z" else x0], dim=1)
+        signs = 1
+    if state.known is None:
+        return tt, xx, plain, plain
+    if signs == 2:  # both halves at once: each block of the second half holds its own atoms
+        c = ScheduleOutput(*(torch.cat([v, v]) for v in c.as_dict().values()))
+        x0, x1, noise = torch.cat([x0, x0]), torch.cat([x1, x1]), torch.cat([noise, -noise])
+    drift, eta, ok = averaged_targets(state.known, c, x0, x1, noise, kind)
+    target = drift if eta is None else torch.cat([drift, eta], dim=1)
+    return tt, xx, torch.where(ok[:, None], target, plain), plain
 
 
-def _manual_step(state: TrainState, t, x0, x1, z, antithetic: bool) -> tuple[Tensor, Tensor | None]:
-    """(loss, denoiser loss or None) with the gradients in .grad, by `regression_grads`."""
-    residual = regression_grads(state.network, *regression_batch(state, t, x0, x1, z, antithetic))
-    if state.denoiser is None:
-        return residual.square().sum(1).mean(), None
+def _step_grads(state: TrainState, t, x0, x1, z, antithetic: bool, manual: bool) -> tuple[Tensor, Tensor | None]:
+    """(drift loss, denoiser loss or None) against the plain targets, with the gradients of the
+    trained (possibly averaged) targets' loss in .grad: by `regression_grads` when `manual`,
+    else by autograd."""
+    tt, xx, target, plain = regression_batch(state, t, x0, x1, z, antithetic)
+    if manual:
+        residual = regression_grads(state.network, tt, xx, target)
+    else:
+        out = state.network(tt, xx)
+        state.optimizer.zero_grad(set_to_none=True)
+        (out - target).square().sum(1).mean().backward()
+        residual = out.detach() - target
+    if plain is not target:
+        residual = residual + (target - plain)
     sq = residual.square()
+    if state.denoiser is None:
+        return sq.sum(1).mean(), None
     return sq[:, :2].sum(1).mean(), sq[:, 2:].sum(1).mean()
 
 
@@ -327,18 +364,8 @@ def train_steps(state: TrainState, n: int) -> np.ndarray:
             for group in opt.param_groups:
                 group["lr"] = lr
             t, x0, x1, z = draw_batch(state, n_pairs)
-            if manual:
-                loss_b, loss_eta = _manual_step(state, t, x0, x1, z, antithetic)
-                loss = loss_b if loss_eta is None else loss_b + loss_eta
-            elif two_heads:
-                loss_b, loss_eta = drift_denoiser_loss(state.network, state.interpolant, t, x0, x1, z,
-                                                       antithetic, state.denoiser_kind)
-                loss = loss_b + loss_eta
-            else:
-                loss = drift_loss(model, state.interpolant, t, x0, x1, z, antithetic)
-            if not manual:
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
+            loss_b, loss_eta = _step_grads(state, t, x0, x1, z, antithetic, manual)
+            loss = loss_b if loss_eta is None else loss_b + loss_eta
             norms.append(_clip_grads(params, cfg.grad_clip))
             adam = _adam_step(opt, params, lr, adam)
             if ema_params is not None:  # ema ← ema + (1 − d)(w − ema)

@@ -75,7 +75,7 @@ def apply_config(cfg: ExperimentConfig, label: str = "from a link") -> list[str]
                        f"using {ss['sample_steps']}")
     defaults = ExperimentConfig()
     for name in ("samples", "activation", "time_features", "grad_clip", "lr_schedule",
-                 "antithetic"):
+                 "antithetic", "averaged_target"):
         if getattr(cfg, name) != getattr(defaults, name):
             notices.append(f"{name} cannot be set in the app: using {getattr(defaults, name)!r}")
     for key in ("seed", "coupling", "device", "direction"):
