@@ -53,7 +53,8 @@ class ExperimentConfig:
     alpha: str = ""  # a formula in t overriding the pair's α (empty: use the schedule's)
     beta: str = ""  # a formula in t overriding the pair's β
     antithetic: bool = True  # antithetic pairs (z, −z) when γ > 0
-    averaged_target: bool = True  # regress on the target averaged over the batch where a side is a mixture (playground.averaged)
+    # regress on the target averaged over the batch where a side is a mixture (playground.averaged)
+    averaged_target: bool = True
     coupling: str = "independent"  # see couplings.COUPLINGS
     # model: MLP b̂(t, x) with Fourier features of t
     width: int = 128

@@ -91,7 +91,8 @@ def test_averaged_targets_are_the_exact_field_of_the_known_mixture_and_the_batch
     field = ExactField(*(pair if known.side == "base" else pair[::-1]), schedule)
     xt = c.alpha[:, None] * x0 + c.beta[:, None] * x1 + noise
     exact = field.drift(t, xt).float()[ok]
-    torch.testing.assert_close(drift[ok], exact, atol=2e-3 * (1 + exact.abs().max().item()), rtol=1e-3)  # float32 near MIN_VARIANCE
+    # float32 cancellation near MIN_VARIANCE bounds the agreement
+    torch.testing.assert_close(drift[ok], exact, atol=2e-3 * (1 + exact.abs().max().item()), rtol=1e-3)
     if schedule.stochastic:
         torch.testing.assert_close(eta[ok], field.eta(t, xt).float()[ok], atol=2e-4, rtol=1e-3)
     for i in torch.nonzero(ok)[:, 0][[0, 7, 23]].tolist():  # the float64 conditioning oracle, including E[x0 | ·]
