@@ -2,7 +2,7 @@
 
 Budgets are CPU-seconds of the training thread (one torch thread per process; sampling and
 metrics are off the clock). At each budget a run's model samples `quality_samples` points from
-fixed starting points with the run's sampler; they are scored in `quality_chunks` chunks against
+fixed starting points with the run's sampler, SAMPLE_DRAWS times (the scores averaged); they are scored in `quality_chunks` chunks against
 disjoint subsets of one pool of target samples (energy distance and sliced W2,
 `playground.metrics`), averaged over the chunks; the noise floor is the same chunked score of
 independent target samples, averaged over FLOOR_DRAWS of them. A budget "meets" the margin of `bench.common.meets`.
@@ -86,6 +86,11 @@ def get_target(name: str, n: int, chunks: int = 1) -> Target:
 FLOOR_DRAWS = 3
 """Independent target samples whose scores are averaged into the floor (one draw of 20,000 points
 in 5 chunks still moved the sliced-W2 floor by ±10 % between pools)."""
+SAMPLE_DRAWS = 3
+"""Sample draws (fresh starting points, the same trained model) whose scores are averaged into a
+checkpoint's score, as the floor averages FLOOR_DRAWS target draws: one 20,000-point draw of the
+target itself scores 0.8-1.2 × the floor on sliced W2, so one draw of a model's samples says as
+much about the draw as about the model (bench/study.md, "the metric's own spread")."""
 
 
 class Target:
@@ -226,10 +231,14 @@ def make_run(method: str, target: str, tcfm, budget_s: float | None = None) -> R
     return Peer(method, target, tcfm, budget_s)
 
 
-def evaluate(run: Run, target: Target) -> dict:
-    cfg = run.cfg.replace(sampler=run.sampler, sample_steps=run.sample_steps, samples=target.n)
-    traj = generate(run.field, cfg, run.base, target.dist, keep=0)
-    return target.score(traj.final)
+def evaluate(run: Run, target: Target, draws: int = SAMPLE_DRAWS) -> dict:
+    """The mean score of `draws` sample draws of `run`'s field (starting points seeded apart)."""
+    scores = []
+    for k in range(draws):
+        cfg = run.cfg.replace(sampler=run.sampler, sample_steps=run.sample_steps, samples=target.n,
+                              seed=run.cfg.seed + 1000 * k)
+        scores.append(target.score(generate(run.field, cfg, run.base, target.dist, keep=0).final))
+    return {k: float(np.mean([d[k] for d in scores])) for k in scores[0]}
 
 
 def train_until(run: Run, budget: float) -> None:
@@ -306,7 +315,7 @@ def run(settings: Settings, keep: dict | None = None) -> dict:
     tcfm, _ = torchcfm_status()
     out = {"clock": "CPU-seconds of the training thread, 1 torch thread (sampling and metrics excluded)",
            "margin": {"text": margin_text(), "ed_plus": ED_MARGIN, "sw2_factor": SW2_FACTOR},
-           "samples": settings.quality_samples, "chunks": settings.quality_chunks,
+           "samples": settings.quality_samples, "chunks": settings.quality_chunks, "sample_draws": SAMPLE_DRAWS,
            "ours_budgets_s": list(settings.ours_budgets), "peer_budgets_s": list(settings.peer_budgets),
            "workers": settings.workers, "methods": METHODS,
            "cases": {n: CASES.get(n, {"target": n}) for n in settings.targets},
@@ -316,6 +325,12 @@ def run(settings: Settings, keep: dict | None = None) -> dict:
            "time_to_quality": [res["summary"] for res in results]}
     say(markdown(out))
     return out
+
+
+def _spread(floor: dict) -> str:
+    """The range of single target draws' SW2 ÷ the floor (their mean)."""
+    ratios = [d["sliced_w2"] / floor["sliced_w2"] for d in floor.get("draws", [])]
+    return f"{min(ratios):.2f}–{max(ratios):.2f}" if ratios else "–"
 
 
 def _version() -> str:
@@ -363,7 +378,7 @@ def markdown(sec: dict) -> str:
                          f"{c['sliced_w2'] / f['sliced_w2']:.2f}×" + (" ✓" if c["meets"] else ""))
         rows.append([r["target"], r["method"], *cells, r["checkpoints"][-1]["steps"]])
     head = ["case", "method", *[f"{b:g} s: ED − floor / SW2 ÷ floor" for b in budgets], "steps (last)"]
-    floor_rows = [[t, f["energy_distance"], f["sliced_w2"]] for t, f in sec["floors"].items()]
+    floor_rows = [[t, f["energy_distance"], f["sliced_w2"], _spread(f)] for t, f in sec["floors"].items()]
     ttq_rows = [[s["target"], s["ours_s"], s["cfm_ours_s"], s["cfm_s"], s["otcfm_s"], s["seed_s"], s["verdict"]]
                 for s in sec["time_to_quality"]]
     cases = "; ".join(f"{n}: {', '.join(f'{k}={v}' for k, v in c.items())}" for n, c in sec["cases"].items())
@@ -375,7 +390,10 @@ def markdown(sec: dict) -> str:
     return "\n\n".join([
         note,
         table(head, rows),
-        "Noise floors (chunked, as above):\n\n" + table(["case", "ED floor", "SW2 floor"], floor_rows),
+        "Noise floors (chunked, as above), and what a single draw of the target itself scores against "
+        "them (a perfect sampler; each checkpoint above averages "
+        f"{sec.get('sample_draws', 1)} draws of its samples):\n\n"
+        + table(["case", "ED floor", "SW2 floor", "one target draw: SW2 ÷ floor"], floor_rows),
         f"First budget meeting the margin ({sec['margin']['text']}), CPU-seconds:\n\n"
         + table(["case", "ours", "torchcfm CFM, our recipe", "torchcfm CFM", "torchcfm OT-CFM", "seed",
                  "verdict"], ttq_rows),

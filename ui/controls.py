@@ -171,10 +171,15 @@ def training_controls(container=st) -> dict:
     seed = c1.number_input("seed", 0, 2**31 - 1, DEFAULTS.seed, 1, key="seed", **PERSIST)
     coupling = container.selectbox("coupling", list(CHOICES["coupling"]), key="coupling",
                                    format_func=COUPLING_LABELS.get, **PERSIST)
+    averaged = container.checkbox(
+        "averaged target (lower variance)", DEFAULTS.averaged_target, key="averaged_target", **PERSIST,
+        help="regress on ẋ_t averaged over the batch's other samples, E[ẋ_t | x_t, the batch], when the "
+             "base or the target is a Gaussian mixture and the coupling is independent (else ẋ_t "
+             "itself). Far less noise per step; the loss shown is still |b̂ − ẋ_t|². See the Theory page")
     device = container.selectbox("device", list(CHOICES["device"]), key="device", **PERSIST,
                                  help="auto: CUDA, then Apple MPS, then the CPU")
     return {**budget, "batch": int(batch), "lr": float(lr), "seed": int(seed),
-            "coupling": coupling, "device": device}
+            "coupling": coupling, "averaged_target": bool(averaged), "device": device}
 
 
 def sampling_controls(container=st) -> dict:

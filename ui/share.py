@@ -75,10 +75,10 @@ def apply_config(cfg: ExperimentConfig, label: str = "from a link") -> list[str]
                        f"using {ss['sample_steps']}")
     defaults = ExperimentConfig()
     for name in ("samples", "activation", "time_features", "grad_clip", "lr_schedule",
-                 "antithetic", "averaged_target"):
+                 "antithetic"):
         if getattr(cfg, name) != getattr(defaults, name):
             notices.append(f"{name} cannot be set in the app: using {getattr(defaults, name)!r}")
-    for key in ("seed", "coupling", "device", "direction"):
+    for key in ("seed", "coupling", "averaged_target", "device", "direction"):
         ss[key] = getattr(cfg, key)
     ss["sampler"] = cfg.sampler
     ss["epsilon"] = min(cfg.epsilon, 5.0)
