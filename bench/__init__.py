@@ -23,7 +23,8 @@ and their paths listed in non_finite; `--sections` keeps the other sections of t
   load_average_end, uptime_start, uptime_end
 - throughput: config, linear_weights, flops_per_step, matmul_n, rounds, measure_seconds,
   rows[{threads, ours_steps_per_s, autograd_steps_per_s, bare_steps_per_s, ratio_ours_bare,
-  ratio_autograd_bare, achieved_gflops, peak_gflops, fraction_of_peak, rounds}]
+  ratio_autograd_bare, achieved_gflops, peak_gflops, fraction_of_peak, averaged_steps_per_s,
+  ratio_averaged_ours, rounds}]
 - quality: clock, margin{text, ed_plus, sw2_factor}, samples, chunks, ours_budgets_s,
   peer_budgets_s, workers, methods, cases{name: config changes}, torchcfm (version or null),
   floors{case: {energy_distance, sliced_w2, samples, chunks, draws[{energy_distance, sliced_w2}]}},

@@ -2,13 +2,14 @@
 
 Budgets are CPU-seconds of the training thread (one torch thread per process; sampling and
 metrics are off the clock). At each budget a run's model samples `quality_samples` points from
-fixed starting points with the run's sampler, SAMPLE_DRAWS times (the scores averaged); they are scored in `quality_chunks` chunks against
+fixed starting points with the run's sampler, SAMPLE_DRAWS times (the scores averaged); they are
+scored in `quality_chunks` chunks against
 disjoint subsets of one pool of target samples (energy distance and sliced W2,
 `playground.metrics`), averaged over the chunks; the noise floor is the same chunked score of
 independent target samples, averaged over FLOOR_DRAWS of them. A budget "meets" the margin of `bench.common.meets`.
 
-Methods (every one with our network: FieldMLP width 128, depth 3, SiLU, 3 Fourier features of t,
-batch 256, sampled with Heun 50 steps unless stated):
+Methods (every one with our network: FieldMLP width 128, depth 3, SiLU, 3 Fourier features of t
+and 3 of x, batch 256, sampled with Heun 50 steps unless stated):
 - ours: `ExperimentConfig(**case, seconds=B)`: the defaults, whose learning-rate schedule is
   fitted to the budget, so every budget B is its own run (`TrainState.clock` = thread CPU time).
 - cfm-ours: torchcfm's ConditionalFlowMatcher (sigma 0) pairs with our hyperparameters: fused
@@ -163,8 +164,10 @@ class Loop(Run):
         super().__init__(name, target, budget_s)
         cfg = self.cfg
         self.g = torch.Generator().manual_seed(cfg.seed + 1)
+        # our network (features of t and x) for torchcfm's runs; the seed recipe's has raw t only
         self.model = FieldMLP(cfg.width, cfg.depth, cfg.activation, time_features,
-                              generator=torch.Generator().manual_seed(cfg.seed))
+                              generator=torch.Generator().manual_seed(cfg.seed),
+                              x_features=cfg.x_features if time_features else 0)
         self.field = self.model
         self.ours_recipe = ours_recipe
         self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr if ours_recipe else 1e-3,

@@ -39,6 +39,10 @@ CASES = {  # name: (config changes, budget in CPU-seconds)
     "checkerboard": ({"base": "8gaussians", "target": "checkerboard"}, 5.0),
     "checkerboard-noisy": ({"base": "8gaussians", "target": "checkerboard", "schedule": "trig",
                             "gamma": "brownian", "gamma_scale": 0.5}, 5.0),
+    "spiral": ({"target": "spiral"}, 2.0),
+    "rings": ({"target": "rings"}, 2.0),
+    "pinwheel": ({"target": "pinwheel"}, 2.0),
+    "swissroll-noisy": ({"target": "swissroll", "schedule": "trig", "gamma": "brownian", "gamma_scale": 0.5}, 2.0),
 }
 
 
@@ -60,8 +64,30 @@ def _logit_normal_t(state, n):
     return t, x0, x1, z
 
 
+def _late_t(state, n):
+    """draw_batch with t = 1 − (1 − u)²: density 1/(2√(1 − t)), more of the batch near the target."""
+    t, x0, x1, z = _plain_draw(state, n)
+    return 1 - (1 - t).square(), x0, x1, z
+
+
+def _mixed_t(state, n):
+    """draw_batch with half the batch uniform and half drawn as in `_late_t`."""
+    t, x0, x1, z = _plain_draw(state, n)
+    late = 1 - (1 - t).square()
+    return torch.where(torch.arange(n) % 2 == 0, t, late), x0, x1, z
+
+
 _plain_draw = training.draw_batch
 _plain_lr = training.TrainState.lr_at
+
+
+def _linear_lr(self, progress):
+    return self.config.lr * max(0.0, 1.0 - progress)
+
+
+def _wsd_lr(self, progress):
+    """Warm-up-free "stable then decay": the peak for 70% of the budget, then linear to 0."""
+    return self.config.lr * min(1.0, max(0.0, (1.0 - progress) / 0.3))
 
 
 def _warmup_lr(self, progress):
@@ -75,8 +101,12 @@ VARIANTS = {  # name: (config changes, patches {object attribute: replacement})
     "ema-0.995": ({"ema": 0.995}, {}),
     "ema-0.999": ({"ema": 0.999}, {}),
     "warmup-5%": ({}, {"lr_at": _warmup_lr}),
+    "linear-decay": ({}, {"lr_at": _linear_lr}),
+    "wsd": ({}, {"lr_at": _wsd_lr}),
     "t-stratified": ({}, {"draw_batch": _stratified_t}),
     "t-logit-normal": ({}, {"draw_batch": _logit_normal_t}),
+    "t-late": ({}, {"draw_batch": _late_t}),
+    "t-mixed": ({}, {"draw_batch": _mixed_t}),
     "batch-512": ({"batch": 512}, {}),
     "batch-128": ({"batch": 128}, {}),
     "width-64": ({"width": 64}, {}),
@@ -88,6 +118,8 @@ VARIANTS = {  # name: (config changes, patches {object attribute: replacement})
     "no-antithetic": ({"antithetic": False}, {}),
     "no-denoiser": ({"denoiser": "off"}, {}),
     "plain-target": ({"averaged_target": False}, {}),
+    "no-xfeat": ({"x_features": 0}, {}),
+    "xfeat-5": ({"x_features": 5}, {}),
     "lr-1.5e-2": ({"lr": 1.5e-2}, {}),
     "pairs-128": ({}, {"PAIR_BUDGET": 128}),
     "pairs-512": ({}, {"PAIR_BUDGET": 512}),
@@ -117,7 +149,8 @@ class Scorer:
         return {"ed": float(np.mean(eds)), "sw2": float(np.mean(sws))}
 
 
-COSTLESS = ("lr-1.5e-2", "adam-0.95", "warmup-5%", "t-stratified", "t-logit-normal", "lr-2e-2", "lr-5e-3", "lr-3e-2")
+COSTLESS = ("t-late", "t-mixed", "linear-decay", "wsd", "lr-1.5e-2", "adam-0.95", "warmup-5%",
+            "t-stratified", "t-logit-normal", "lr-2e-2", "lr-5e-3", "lr-3e-2")
 """Variants that change nothing a step costs: they train as many steps as `base` (their own speed
 measurement would only add the machine's noise)."""
 

@@ -263,6 +263,13 @@ table(handout.loss_rows(li), index=True)
 st.markdown(f"C = E|ẋ_t − b|² = **{li.constant.text(4)}**. Difference between the first two "
             f"columns' differences: {li.between.text(4)} ({li.z_between:.1f} s.e.).")
 say(handout.agreement(max([r.z for r in li.rows] + [li.z_between]), "L(b̂) − E|b̂ − b|² = C for every b̂"))
+st.markdown(r"The same argument holds for any target $T$ with $\mathbb E[T \mid x_t] = b$ in place of "
+            r"$\dot x_t$: the minimiser stays $b$, and only $C$, the noise in every gradient step, changes. "
+            r"Training uses the **averaged target** $T = \mathbb E[\dot x_t \mid x_t,\ x_1^{(1)},\dots,"
+            r"x_1^{(m)}]$: the batch's $x_1$ weighted by $\rho_t(x_t \mid x_1^{(j)})$, exact when the base "
+            r"is a Gaussian mixture and the pairs are independent (the roles swap when the target is the "
+            r"mixture). Near $t = 0$ it removes almost all of $C$; its bias is of order $1/m$. It is the "
+            r"sidebar's *averaged target* option; the loss shown stays $|\hat b - \dot x_t|^2$.")
 show_source("Library source: the training loss, and this check",
             training.drift_loss, theory.loss_identity_check)
 

@@ -61,6 +61,7 @@ class ExperimentConfig:
     depth: int = 3
     activation: str = "silu"
     time_features: int = 3
+    x_features: int = 3  # Fourier features of x: sin, cos of 2^k (π/4) x for k < x_features
     # training
     # the budget: steps > 0 is a deterministic run of that many optimizer steps; steps = 0 trains
     # for `seconds` of training time (the default). A config holds one budget (see settle_budget).
@@ -254,6 +255,7 @@ LIMITS: dict[str, tuple[float, float]] = {
     "width": (8, 512),
     "depth": (1, 8),
     "time_features": (0, 16),
+    "x_features": (0, 8),
     "steps": (0, 200_000),
     "seconds": (0.0, 3600.0),
     "batch": (8, 8192),

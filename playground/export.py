@@ -384,6 +384,8 @@ def load_weights(data: bytes) -> tuple[ExperimentConfig, dict[str, torch.Tensor]
 def _read_config(raw) -> ExperimentConfig:
     if not isinstance(raw, dict):
         raise ExportError("the file has no experiment config")
+    if "x_features" not in raw:  # saved before the network had features of x: its weights have none
+        raw = {**raw, "x_features": 0}
     try:
         cfg = ExperimentConfig.from_dict(raw)
     except ConfigError as exc:

@@ -30,17 +30,19 @@ class FieldMLP(nn.Module):
     """(t (n,), x (n, 2)) -> (n, 2). `depth` hidden layers of `width` units."""
 
     def __init__(self, width: int = 128, depth: int = 3, activation: str = "silu",
-                 time_features: int = 3, dim: int = 2, generator: torch.Generator | None = None):
+                 time_features: int = 3, dim: int = 2, generator: torch.Generator | None = None,
+                 x_features: int = 0):
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}")
-        if width < 1 or depth < 1 or time_features < 0:
-            raise ValueError("width and depth must be >= 1, time_features >= 0")
+        if width < 1 or depth < 1 or time_features < 0 or x_features < 0:
+            raise ValueError("width and depth must be >= 1, time_features and x_features >= 0")
         self.dim, self.time_features = dim, time_features
         self.register_buffer("freqs", 2 * math.pi * torch.arange(1, time_features + 1, dtype=torch.float32),
                              persistent=False)
+        self.x_features = int(x_features)
         layers: list[nn.Module] = []
-        d_in = dim + 1 + 2 * time_features
+        d_in = dim + 1 + 2 * time_features + 2 * dim * self.x_features
         for _ in range(depth):
             layers += [nn.Linear(d_in, width), ACTIVATIONS[activation]()]
             d_in = width
@@ -68,10 +70,20 @@ class FieldMLP(nn.Module):
         ft = t * self.freqs
         return torch.cat([t, torch.sin(ft), torch.cos(ft)], dim=1)
 
+    def inputs(self, t: Tensor, x: Tensor) -> Tensor:
+        """The first layer's input: [x, time features, Fourier features of x]: sin and cos of
+        2^k (π/4) x_d for k < x_features (periods 8, 4, 2, ... in the ±4 box; none when 0)."""
+        parts = [x, self.embed_time(t)]
+        if self.x_features:
+            w = (math.pi / 4) * 2.0 ** torch.arange(self.x_features, dtype=x.dtype, device=x.device)
+            xw = (x[:, :, None] * w).reshape(x.shape[0], -1)
+            parts += [torch.sin(xw), torch.cos(xw)]
+        return torch.cat(parts, dim=1)
+
     def forward(self, t: Tensor, x: Tensor) -> Tensor:
         if t.dim() == 0:
             t = t.expand(x.shape[0])
-        return self.net(torch.cat([x, self.embed_time(t)], dim=1))
+        return self.net(self.inputs(t, x))
 
 
 _ACTIVATION_BACKWARD = {
@@ -106,7 +118,7 @@ def regression_grads(net: FieldMLP, t: Tensor, x: Tensor, target: Tensor) -> Ten
     layers = list(net.net)
     if t.dim() == 0:
         t = t.expand(x.shape[0])
-    h = torch.cat([x, net.embed_time(t)], dim=1)
+    h = net.inputs(t, x)
     inputs, pre, post = [], [], []
     for i in range(0, len(layers) - 1, 2):
         lin, act = layers[i], layers[i + 1]

@@ -43,8 +43,8 @@ class TwoHeadMLP(FieldMLP):
     """`FieldMLP` with 4 outputs: forward(t (n,), x (n, 2)) -> (n, 4) = [b̂ (n, 2) | η̂ (n, 2)]."""
 
     def __init__(self, width: int = 128, depth: int = 3, activation: str = "silu",
-                 time_features: int = 3, generator: torch.Generator | None = None):
-        super().__init__(width, depth, activation, time_features)
+                 time_features: int = 3, generator: torch.Generator | None = None, x_features: int = 0):
+        super().__init__(width, depth, activation, time_features, x_features=x_features)
         self.net[-1] = nn.Linear(width, 4)
         if generator is not None:
             self.reset_parameters(generator)

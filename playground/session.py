@@ -25,14 +25,15 @@ from playground.training import TrainingDiverged, TrainState, make_state, move_s
 
 MODEL_FIELDS = ("base", "target", "base_params", "target_params", "schedule", "power", "gamma",
                 "gamma_scale", "antithetic", "averaged_target", "coupling", "width", "depth", "activation",
-                "time_features", "batch", "lr", "lr_schedule", "grad_clip", "seed", "device",
+                "time_features", "x_features", "batch", "lr", "lr_schedule", "grad_clip", "seed", "device",
                 "denoiser")
 """Config fields that define the trained model: changing one makes the model stale."""
 
 FIELD_LABELS = {"base": "base", "target": "target", "base_params": "base drawing",
                 "target_params": "target drawing", "gamma_scale": "γ scale", "gamma": "γ",
                 "schedule": "schedule", "lr": "learning rate", "lr_schedule": "lr schedule",
-                "grad_clip": "gradient clip", "time_features": "time features"}
+                "grad_clip": "gradient clip", "time_features": "time features",
+                "x_features": "features of x"}
 
 _slots_lock = threading.Lock()
 QUEUE_WAIT = 0.25

@@ -97,7 +97,8 @@ def build_distributions(cfg: ExperimentConfig) -> tuple[Distribution, Distributi
 
 
 def build_model(cfg: ExperimentConfig, generator: torch.Generator) -> FieldMLP:
-    return FieldMLP(cfg.width, cfg.depth, cfg.activation, cfg.time_features, generator=generator)
+    return FieldMLP(cfg.width, cfg.depth, cfg.activation, cfg.time_features, generator=generator,
+                    x_features=cfg.x_features)
 
 
 @dataclass
@@ -194,7 +195,7 @@ def make_state(cfg: ExperimentConfig, device: str | torch.device | None = None) 
         model = build_model(cfg, init_gen).to(dev)
     else:  # one trunk, two heads [b̂ | η̂] (see playground.score for the measurement)
         net = TwoHeadMLP(cfg.width, cfg.depth, cfg.activation, cfg.time_features,
-                         generator=init_gen).to(dev)
+                         generator=init_gen, x_features=cfg.x_features).to(dev)
         model, denoiser = Head(net, 0, 2), Head(net, 2, 4)
     try:
         opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=ADAM_BETAS, fused=True)

@@ -74,7 +74,7 @@ def apply_config(cfg: ExperimentConfig, label: str = "from a link") -> list[str]
         notices.append(f"sample_steps (integration steps) {cfg.sample_steps} is outside the app's range: "
                        f"using {ss['sample_steps']}")
     defaults = ExperimentConfig()
-    for name in ("samples", "activation", "time_features", "grad_clip", "lr_schedule",
+    for name in ("samples", "activation", "time_features", "x_features", "grad_clip", "lr_schedule",
                  "antithetic"):
         if getattr(cfg, name) != getattr(defaults, name):
             notices.append(f"{name} cannot be set in the app: using {getattr(defaults, name)!r}")

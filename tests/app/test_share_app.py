@@ -22,7 +22,7 @@ def _open(query: dict) -> AppTest:
 def test_link_restores_the_settings_in_the_widgets():
     cfg = ExperimentConfig(target="8gaussians", schedule="trig", gamma="brownian", gamma_scale=0.5,
                            width=64, steps=1234, batch=512, lr=0.003, seed=7, sampler="rk4", sample_steps=30,
-                           coupling="ot")
+                           coupling="ot", averaged_target=False)
     at = _open(to_query(cfg))
     assert at.selectbox(key="target").value == "8gaussians"
     assert at.selectbox(key="schedule").value == "trig"
@@ -34,10 +34,11 @@ def test_link_restores_the_settings_in_the_widgets():
     assert at.select_slider(key="width").value == 64
     assert at.selectbox(key="sampler").value == "rk4"
     assert at.selectbox(key="coupling").value == "ot"
+    assert at.checkbox(key="averaged_target").value is False
     assert not at.warning, [w.value for w in at.warning]
     # and the share panel gives the same link back
     code = " ".join(c.value for c in at.code)
-    assert "target=8gaussians" in code and "seed=7" in code
+    assert "target=8gaussians" in code and "seed=7" in code and "averaged_target=0" in code
     # the full address, ready to paste into slides (st.code gives it a copy button)
     link = next(c.value for c in at.code if "target=8gaussians" in c.value)
     assert link.startswith("http") and "://" in link and "?" in link

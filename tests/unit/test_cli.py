@@ -73,7 +73,7 @@ def test_model_file_reproduces_the_samples(first_run):
     """model.pt holds the config and weights: sampling it again gives samples.npy."""
     saved = torch.load(first_run / "model.pt", weights_only=True)
     cfg = ExperimentConfig.from_dict(saved["config"])
-    model = FieldMLP(cfg.width, cfg.depth, cfg.activation, cfg.time_features)
+    model = FieldMLP(cfg.width, cfg.depth, cfg.activation, cfg.time_features, x_features=cfg.x_features)
     model.load_state_dict(saved["state_dict"])
     model.eval()
     base, target = make_distribution(cfg.base), make_distribution(cfg.target)

@@ -413,7 +413,7 @@ def test_cli_sampler_em_trains_drift_and_score(tmp_path, capsys):
     saved = torch.load(out / "model.pt", weights_only=True)
     assert saved["denoiser"] == "z"
     from playground.score import TwoHeadMLP
-    net = TwoHeadMLP(16, 1)
+    net = TwoHeadMLP(16, 1, x_features=saved["config"]["x_features"])
     net.load_state_dict(saved["state_dict"])
 
 
