@@ -337,3 +337,24 @@ def test_export_panel_renders_its_buttons_and_loading_sets_the_widgets(state, tm
     # the sidebar widgets' state now holds the file's config (ui.share.apply_config)
     assert at.session_state["target"] == "8gaussians" and at.session_state["width"] == 32
     assert at.session_state["sess"].state.step == 20
+
+
+def test_a_weights_file_from_before_the_features_of_x_loads_with_none():
+    """Files saved before `x_features` existed have no such key and a first layer on [x, time
+    features] only: they load as x_features = 0 and give back the same field."""
+    cfg = ExperimentConfig(target="8gaussians", width=16, depth=1, steps=5, device="cpu", x_features=0)
+    old = make_state(cfg)
+    train_steps(old, 5)
+    saved = cfg.to_dict()
+    del saved["x_features"]
+    w = read_weights(_torch_bytes({"config": saved, "state_dict": old.network.state_dict()}))
+    assert w.config.x_features == 0
+    sess = PlaygroundSession()
+    install_weights(sess, w.config, w.state_dict, w.step)
+    t, x = torch.rand(50, generator=torch.Generator().manual_seed(1)), torch.randn(50, 2)
+    with torch.no_grad():
+        assert torch.equal(sess.state.model(t, x), old.model(t, x))
+    # a file saved now keeps its features of x
+    cur = make_state(cfg.replace(x_features=3))
+    assert read_weights(_torch_bytes({"config": cur.config.to_dict(),
+                                      "state_dict": cur.network.state_dict()})).config.x_features == 3

@@ -3,6 +3,8 @@ forward and backward of training (`regression_grads`) against autograd."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -100,7 +102,7 @@ def test_activation_registry_matches_the_config():
 
 
 @pytest.mark.parametrize("kwargs", [
-    {"activation": "nope"}, {"width": 0}, {"depth": 0}, {"time_features": -1},
+    {"activation": "nope"}, {"width": 0}, {"depth": 0}, {"time_features": -1}, {"x_features": -1},
 ])
 def test_bad_arguments_raise(kwargs):
     with pytest.raises(ValueError):
@@ -108,13 +110,14 @@ def test_bad_arguments_raise(kwargs):
 
 
 @pytest.mark.parametrize("activation", ACTIVATION_NAMES)
-@pytest.mark.parametrize("depth,time_features,two_heads", [(3, 3, False), (1, 0, False), (2, 2, True)])
-def test_hand_written_backward_matches_autograd(activation, depth, time_features, two_heads):
+@pytest.mark.parametrize("depth,time_features,x_features,two_heads",
+                         [(3, 3, 3, False), (1, 0, 0, False), (2, 2, 0, True), (2, 1, 4, True)])
+def test_hand_written_backward_matches_autograd(activation, depth, time_features, x_features, two_heads):
     """regression_grads: the residual and every parameter's gradient of mean_n |net(t, x) − y|²
-    are those of autograd (the oracle), for every activation, depth, time features and the
+    are those of autograd (the oracle), for every activation, depth, features of t and x and the
     two-head network; t as a scalar broadcasts."""
     cls = TwoHeadMLP if two_heads else FieldMLP
-    net = cls(24, depth, activation, time_features, generator=gen(1))
+    net = cls(24, depth, activation, time_features, generator=gen(1), x_features=x_features)
     assert has_manual_grads(net)
     g = gen(2)
     k = 4 if two_heads else 2
@@ -135,3 +138,14 @@ def test_manual_grads_only_for_what_it_knows():
     net = FieldMLP(8, 2, "gelu", generator=gen(0))
     net.net[1] = torch.nn.GELU(approximate="tanh")  # a variant its backward does not cover
     assert not has_manual_grads(net)
+
+
+def test_features_of_x_are_sines_and_cosines_of_octaves():
+    """The input layer sees [x, time features, sin(2^k π x / 4), cos(2^k π x / 4)] for k < x_features."""
+    net = FieldMLP(8, 1, time_features=0, generator=gen(0), x_features=2)
+    assert net.net[0].in_features == 2 + 1 + 2 * 2 * 2
+    x, t = torch.tensor([[1.0, -2.0]]), torch.tensor([0.3])
+    w = torch.tensor([math.pi / 4, math.pi / 2])
+    xw = torch.cat([x[0, 0] * w, x[0, 1] * w])
+    expected = torch.cat([x[0], t, torch.sin(xw), torch.cos(xw)])
+    torch.testing.assert_close(net.inputs(t, x)[0], expected)

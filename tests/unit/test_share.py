@@ -15,7 +15,8 @@ def _non_default_values():
     return ExperimentConfig(
         base="8gaussians", target="checkerboard", schedule="trig", power=3.0, gamma="brownian",
         gamma_scale=0.5, alpha="cos(pi*t/2)", beta="sin(pi*t/2)", antithetic=False, averaged_target=False,
-        coupling="ot", width=64, depth=2, activation="gelu", time_features=2, x_features=1, steps=1234, seconds=7.5, batch=512,
+        coupling="ot", width=64, depth=2, activation="gelu", time_features=2, x_features=1, steps=1234,
+        seconds=7.5, batch=512,
         lr=0.003, lr_schedule="constant", grad_clip=2.0, ema=0.99, seed=42, samples=777, sampler="rk4",
         sample_steps=25,
         direction="backward", device="cpu", model="exact", denoiser="on", epsilon=0.5,
