@@ -356,6 +356,54 @@ def loss_identity_check(field: ExactField, interpolant: Interpolant, base: Distr
     return LossIdentityCheck(n, t_eps, Estimate.of(c), rows, between, z_score(between))
 
 
+@dataclass(frozen=True)
+class AveragedTargetCheck:
+    """The noise of the two regression targets around the true drift b, on the same samples:
+    `plain` = E|ẋ_t − b|² (the loss's constant C) and `averaged` = E|T − b|² with T the batch-
+    averaged target of `playground.averaged` (batches of `batch`). `known`: the mixture side it
+    averaged against, or None where it does not apply (then `averaged` is None)."""
+
+    n: int
+    batch: int
+    known: str | None
+    plain: Estimate
+    averaged: Estimate | None
+
+    @property
+    def ratio(self) -> float | None:
+        return None if self.averaged is None else self.plain.mean / max(self.averaged.mean, 1e-300)
+
+
+@torch.no_grad()
+def averaged_target_check(field: ExactField, interpolant: Interpolant, base: Distribution,
+                          target: Distribution, n: int = 20_480, batch: int = 256,
+                          generator: torch.Generator | None = None,
+                          t_eps: float = T_EPS) -> AveragedTargetCheck:
+    """How much closer the averaged target is to b than ẋ_t is: both squared distances per sample,
+    t ~ U[t_eps, 1 − t_eps], n samples in training batches of `batch` (n is rounded to them)."""
+    from playground.averaged import averaged_targets, known_side
+
+    g = generator if generator is not None else torch.Generator().manual_seed(0)
+    n = max(batch, n - n % batch)
+    t = t_eps + (1 - 2 * t_eps) * torch.rand(n, generator=g)
+    s = draw(interpolant, base, target, t, n, g)
+    b = field.drift(s.t, s.xt).to(F64)
+    plain = ((s.dxt.to(F64) - b) ** 2).sum(1)
+    known = known_side(base, target, "independent")
+    if known is None:
+        return AveragedTargetCheck(n, batch, None, Estimate.of(plain), None)
+    c = s.coefficients
+    noise = c.gamma[:, None] * s.z if interpolant.schedule.stochastic else torch.zeros_like(s.z)
+    parts = []
+    for lo in range(0, n, batch):  # one training batch at a time, as train_steps does
+        sl = slice(lo, lo + batch)
+        cb = type(c)(*(v[sl] for v in c.as_dict().values()))
+        drift, _, ok = averaged_targets(known, cb, s.x0[sl], s.x1[sl], noise[sl])
+        parts.append(torch.where(ok[:, None], drift, s.dxt[sl]))
+    averaged = ((torch.cat(parts).to(F64) - b) ** 2).sum(1)
+    return AveragedTargetCheck(n, batch, known.side, Estimate.of(plain), Estimate.of(averaged))
+
+
 # ----------------------------------------------------------------------------- 4. Euler
 
 

@@ -167,6 +167,25 @@ def test_loss_constant_vanishes_when_velocity_is_a_function_of_position():
     assert all(r.z <= Z_MAX for r in li.rows)
 
 
+def test_the_averaged_target_is_many_times_closer_to_b_than_the_plain_one(setup):
+    """The Theory page's live check: its plain column is the loss's constant C on the same kind of
+    samples, and the batch-averaged target sits several times closer to the exact drift."""
+    at = theory.averaged_target_check(setup.field, setup.interpolant, setup.base, setup.target,
+                                      n=20_000, generator=gen(2))
+    li = theory.loss_identity_check(setup.field, setup.interpolant, setup.base, setup.target,
+                                    n=20_000, generator=gen(5))
+    assert at.n % at.batch == 0 and at.known is not None
+    assert abs(at.plain.mean - li.constant.mean) < 5 * math.hypot(at.plain.se, li.constant.se)
+    assert at.ratio > 5, (at.plain, at.averaged)
+
+
+def test_the_averaged_target_check_says_when_it_does_not_apply():
+    s = make()
+    moons, checker = make_distribution("moons"), make_distribution("checkerboard")
+    at = theory.averaged_target_check(s.field, s.interpolant, moons, checker, n=512, generator=gen(0))
+    assert at.known is None and at.averaged is None and at.ratio is None
+
+
 # ----------------------------------------------------------------------------- 4. Euler
 
 
