@@ -229,6 +229,7 @@ class WalkThrough:
     euler: EulerDemo
     score: ScoreCheck
     sde: SDECheck
+    averaged: theory.AveragedTargetCheck | None = None  # step 3's lower-variance target
 
 
 def run_walkthrough(setup: TheorySetup, experiment: str, seed: int, t: float = 0.35,
@@ -248,10 +249,24 @@ def run_walkthrough(setup: TheorySetup, experiment: str, seed: int, t: float = 0
         theory.euler_demo(su.field, su.base, su.target, steps=euler_steps, generator=g(4)),
         theory.score_check(su.field, su.interpolant, su.base, su.target, t, radius=radius,
                            generator=g(5)),
-        theory.sde_check(su.field, su.base, su.target, eps, generator=g(6)))
+        theory.sde_check(su.field, su.base, su.target, eps, generator=g(6)),
+        theory.averaged_target_check(su.field, su.interpolant, su.base, su.target, generator=g(7)))
 
 
 # ----------------------------------------------------------------------------- HTML
+
+
+def _averaged_paragraph(at) -> str:
+    """Step 3's note on the averaged target the playground trains on, with its live numbers."""
+    text = ("<p>Any target T with 𝔼[T | x<sub>t</sub>] = b gives the same minimiser; only C changes. "
+            "The playground trains on T = 𝔼[ẋ<sub>t</sub> | x<sub>t</sub>, the batch's x<sub>1</sub>] "
+            "(the <i>averaged target</i>; bias of order 1/batch) when one side is a Gaussian mixture "
+            "and the pairs are independent.")
+    if at is None or at.averaged is None:
+        return text + " It does not apply to this experiment.</p>"
+    return text + (f" On {at.n:,} samples in batches of {at.batch}: 𝔼|ẋ<sub>t</sub> − b|² = "
+                   f"{_e(at.plain.text(3))}, 𝔼|T − b|² = {_e(at.averaged.text(3))} "
+                   f"({at.ratio:.0f}× closer).</p>")
 
 CSS = """
 @page { size: A4; margin: 15mm 16mm; }
@@ -364,7 +379,8 @@ def _sections(w: WalkThrough) -> list[str]:
         + f"<p>C = 𝔼|ẋ<sub>t</sub> − b|² = <b>{_e(li.constant.text(4))}</b>. Difference between the "
           f"first two columns' differences: {_e(li.between.text(4))} ({li.z_between:.1f} s.e.).</p>"
         + _verdict(agreement(max([r.z for r in li.rows] + [li.z_between]),
-                                    "L(b̂) − E|b̂ − b|² = C for every b̂")))))
+                                    "L(b̂) − E|b̂ − b|² = C for every b̂"))
+        + _averaged_paragraph(w.averaged))))
     out.append(_section(3, (
         _eq("X<sub>k+1</sub> = X<sub>k</sub> + h b(t<sub>k</sub>, X<sub>k</sub>), &nbsp; "
             "t<sub>k</sub> = k h, &nbsp; h = 1/K")

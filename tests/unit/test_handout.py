@@ -53,8 +53,13 @@ def test_self_contained_without_widgets(doc):
 
 
 def test_live_numbers_and_verdicts_are_printed(walk, doc):
-    li, e, sd = walk.loss, walk.euler, walk.sde
+    li, e, sd, at = walk.loss, walk.euler, walk.sde, walk.averaged
     assert li.constant.text(4) in doc
+    # step 3's averaged target, with the page's check drawn from the page's generator
+    assert at.averaged is not None and at.averaged.text(3) in doc and f"{at.ratio:.0f}× closer" in doc
+    su = walk.setup
+    assert at == theory.averaged_target_check(su.field, su.interpolant, su.base, su.target,
+                                              generator=theory.check_generator(CFG.seed, 7))
     for row in handout.euler_rows(e):
         assert row["X_k+1"] in doc
     for row in handout.sde_rows(sd):
