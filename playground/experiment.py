@@ -205,6 +205,8 @@ def run_experiment(cfg: ExperimentConfig, device: str | None = None, chunk: int 
     metrics.update(
         model="learned",
         trained=trained_parts(cfg, state),
+        # the side the regression target was averaged against (playground.averaged), or None: ẋ_t
+        averaged_target=None if state.known is None else state.known.side,
         train_steps=state.step,
         train_seconds=state.train_seconds,
         steps_per_second=state.step / state.train_seconds if state.train_seconds > 0 else 0.0,

@@ -49,6 +49,15 @@ def first_run(tmp_path_factory):
     return out
 
 
+def test_metrics_say_which_side_the_target_was_averaged_against(first_run, tmp_path):
+    m = json.loads((first_run / "metrics.json").read_text())
+    assert m["averaged_target"] == "base"  # the default Gaussian base is a one-component mixture
+    out = tmp_path / "plain"
+    assert call(["run", "--out", str(out), *TINY, "--no-averaged-target"]) == 0
+    assert json.loads((out / "metrics.json").read_text())["averaged_target"] is None
+    assert json.loads((out / "config.json").read_text())["averaged_target"] is False
+
+
 def test_run_writes_every_output(first_run):
     names = {p.name for p in first_run.iterdir()}
     assert {"samples.npy", "trajectory.npy", "metrics.json", "config.json", "model.pt"} <= names
