@@ -21,7 +21,7 @@ if sys.path[0] != ROOT:
 import pandas as pd
 import streamlit as st
 
-from playground import exact, handout, interpolants, sampling, schedules, theory, training
+from playground import averaged, exact, handout, interpolants, sampling, schedules, theory, training
 from playground import sde as sde_module
 from playground.config import ConfigError, ExperimentConfig
 from ui import literal
@@ -284,8 +284,9 @@ else:
     st.markdown(f"**Live check**: on {at.n:,} fresh samples, in training batches of {at.batch} averaged "
                 f"against the known {at.known}: E|ẋ_t − b|² = **{at.plain.text(3)}**, E|T − b|² = "
                 f"**{at.averaged.text(3)}**, so the averaged target is **{at.ratio:.0f}×** closer to b.")
-show_source("Library source: the training loss, and this check",
-            training.drift_loss, theory.loss_identity_check)
+show_source("Library source: the training loss, the averaged target, and these checks",
+            training.drift_loss, theory.loss_identity_check, averaged.averaged_targets,
+            theory.averaged_target_check)
 
 # 4 ------------------------------------------------------------------------------------------
 st.header(SECTIONS[3])

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from playground import exact, interpolants, sampling, schedules, sde, theory, training
+from playground import averaged, exact, interpolants, sampling, schedules, sde, theory, training
 from playground.config import ExperimentConfig
 from playground.distributions import DISTRIBUTIONS
 from playground.schedules import Schedule
@@ -44,7 +44,8 @@ SECTIONS = ("1. The interpolant and its boundary conditions",
             "6. The SDE: the same marginals for every ε(t) ≥ 0")
 SOURCES = ((interpolants.Interpolant.sample, schedules.boundary_checks),
            (exact.ExactField.drift, theory.conditional_expectation_check),
-           (training.drift_loss, theory.loss_identity_check),
+           (training.drift_loss, theory.loss_identity_check, averaged.averaged_targets,
+            theory.averaged_target_check),
            (sampling.integrate,),
            (exact.ExactField.score, theory.score_check),
            (sde.integrate_sde, theory.sde_check))

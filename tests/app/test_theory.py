@@ -19,7 +19,8 @@ SETTINGS = {
                "gamma": "sinesquared", "gamma_scale": 1.0},
 }
 LIBRARY_FUNCTIONS = ("def sample(", "def boundary_checks(", "def drift(", "def drift_loss(", "def _step(",
-                     "def integrate(", "def score(", "def log_density(", "def integrate_sde(")
+                     "def integrate(", "def score(", "def log_density(", "def integrate_sde(",
+                     "def averaged_targets(", "def averaged_target_check(")
 
 
 def page(settings: dict) -> AppTest:
