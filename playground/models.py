@@ -41,6 +41,8 @@ class FieldMLP(nn.Module):
         self.register_buffer("freqs", 2 * math.pi * torch.arange(1, time_features + 1, dtype=torch.float32),
                              persistent=False)
         self.x_features = int(x_features)
+        self.register_buffer("x_freqs", (math.pi / 4) * 2.0 ** torch.arange(self.x_features, dtype=torch.float32),
+                             persistent=False)
         layers: list[nn.Module] = []
         d_in = dim + 1 + 2 * time_features + 2 * dim * self.x_features
         for _ in range(depth):
@@ -75,8 +77,7 @@ class FieldMLP(nn.Module):
         2^k (π/4) x_d for k < x_features (periods 8, 4, 2, ... in the ±4 box; none when 0)."""
         parts = [x, self.embed_time(t)]
         if self.x_features:
-            w = (math.pi / 4) * 2.0 ** torch.arange(self.x_features, dtype=x.dtype, device=x.device)
-            xw = (x[:, :, None] * w).reshape(x.shape[0], -1)
+            xw = (x[:, :, None] * self.x_freqs.to(x.dtype)).reshape(x.shape[0], -1)
             parts += [torch.sin(xw), torch.cos(xw)]
         return torch.cat(parts, dim=1)
 

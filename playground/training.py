@@ -258,30 +258,12 @@ def drift_loss(model, interpolant: Interpolant, t, x0, x1, z, antithetic: bool) 
     return ((model(s.t, s.xt) - s.dxt) ** 2).sum(1).mean()
 
 
-def drift_denoiser_loss(net, interpolant: Interpolant, t, x0, x1, z, antithetic: bool,
-                        kind: str = "z") -> tuple[Tensor, Tensor]:
-    """(drift loss, denoiser loss) from one evaluation of a two-head network [b̂ | η̂].
-
-    The denoiser's target is z (kind "z"; the antithetic partner x− = I − γz has target −z) or
-    x0 (kind "x0", one-sided interpolant with a standard Gaussian base)."""
-    s = interpolant.sample(t, x0, x1, z)
-    if antithetic and interpolant.schedule.stochastic:
-        m = interpolant.antithetic(s)
-        out = net(torch.cat([s.t, m.t]), torch.cat([s.xt, m.xt]))
-        target_b, target_eta = torch.cat([s.dxt, m.dxt]), torch.cat([z, -z])
-    else:
-        out = net(s.t, s.xt)
-        target_b, target_eta = s.dxt, (z if kind == "z" else x0)
-    return (((out[:, :2] - target_b) ** 2).sum(1).mean(),
-            ((out[:, 2:] - target_eta) ** 2).sum(1).mean())
-
-
 def regression_batch(state: TrainState, t, x0, x1, z, antithetic: bool
                      ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """(t (m,), x_t (m, 2), target (m, k), plain target (m, k)) of one batch, as one least-squares
     problem: the drift's target in the first 2 columns, the denoiser's in the last 2 (two heads).
 
-    The plain target is MATH.md's (`drift_loss` / `drift_denoiser_loss`: ẋ_t, and z or x0); the
+    The plain target is MATH.md's (`drift_loss`'s ẋ_t, and z or x0 for the denoiser); the
     target trained on is its average over the batch's other samples (`playground.averaged`) when
     `state.known` is set, else the plain target itself. Losses are reported against the plain
     target, so they keep their meaning and their floor."""
@@ -296,15 +278,15 @@ def regression_batch(state: TrainState, t, x0, x1, z, antithetic: bool
         tt, xx, plain = torch.cat([s.t, m.t]), torch.cat([s.xt, m.xt]), torch.cat([s.dxt, m.dxt])
         if two_heads:
             plain = torch.cat([plain, torch.cat([z, -z])], dim=1)
-        signs = 2
+        halves = 2
     else:
         tt, xx, plain = s.t, s.xt, s.dxt
         if two_heads:
             plain = torch.cat([plain, z if kind == "z" else x0], dim=1)
-        signs = 1
+        halves = 1
     if state.known is None:
         return tt, xx, plain, plain
-    if signs == 2:  # both halves at once: each block of the second half holds its own atoms
+    if halves == 2:  # both antithetic halves at once: each block of the second half holds its own atoms
         c = ScheduleOutput(*(torch.cat([v, v]) for v in c.as_dict().values()))
         x0, x1, noise = torch.cat([x0, x0]), torch.cat([x1, x1]), torch.cat([noise, -noise])
     drift, eta, ok = averaged_targets(state.known, c, x0, x1, noise, kind)
