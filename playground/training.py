@@ -271,8 +271,6 @@ def regression_batch(state: TrainState, t, x0, x1, z, antithetic: bool
     s = interp.sample(t, x0, x1, z)
     two_heads = state.denoiser is not None
     kind = state.denoiser_kind if two_heads else "none"
-    c = s.coefficients
-    noise = c.col("gamma") * z if interp.schedule.stochastic else torch.zeros_like(z)
     if antithetic and interp.schedule.stochastic:
         m = interp.antithetic(s)
         tt, xx, plain = torch.cat([s.t, m.t]), torch.cat([s.xt, m.xt]), torch.cat([s.dxt, m.dxt])
@@ -286,7 +284,10 @@ def regression_batch(state: TrainState, t, x0, x1, z, antithetic: bool
         halves = 1
     if state.known is None:
         return tt, xx, plain, plain
-    if halves == 2:  # both antithetic halves at once: each block of the second half holds its own atoms
+    c = s.coefficients
+    noise = c.col("gamma") * z if interp.schedule.stochastic else torch.zeros_like(z)
+    if halves == 2:  # both antithetic halves in one call; a block spanning both holds every atom twice,
+        # which leaves each point's weights as they are
         c = ScheduleOutput(*(torch.cat([v, v]) for v in c.as_dict().values()))
         x0, x1, noise = torch.cat([x0, x0]), torch.cat([x1, x1]), torch.cat([noise, -noise])
     drift, eta, ok = averaged_targets(state.known, c, x0, x1, noise, kind)
