@@ -203,3 +203,18 @@ def test_pair_budget_sets_the_block(monkeypatch):
     assert known.block(7, 16) == 1  # a prime batch larger than the budget: one atom per block
     single = known_side(make_distribution("gaussian"), make_distribution("moons"), "independent")
     assert single.block(256, averaged.PAIR_BUDGET) == min(256, averaged.PAIR_BUDGET)
+
+
+def test_both_antithetic_halves_in_one_call_match_two_calls():
+    """Training averages x+ = I + γz and x− = I − γz in one call on the batch stacked twice; where a
+    block spans both halves every atom is in it twice, which must leave the targets unchanged."""
+    base, target, schedule, t, c, x0, x1, z, noise = batch(("gaussian", "moons", "trig", "brownian", 0.5), n=64)
+    known = known_side(base, target, "independent")
+    plus = averaged_targets(known, c, x0, x1, noise, "z", budget=64)
+    minus = averaged_targets(known, c, x0, x1, -noise, "z", budget=64)
+    c2 = type(c)(*(torch.cat([v, v]) for v in c.as_dict().values()))
+    both = averaged_targets(known, c2, torch.cat([x0, x0]), torch.cat([x1, x1]), torch.cat([noise, -noise]),
+                            "z", budget=128)
+    assert known.block(128, 128) == 128  # one block over both halves
+    torch.testing.assert_close(both[0], torch.cat([plus[0], minus[0]]), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(both[1], torch.cat([plus[1], minus[1]]), atol=1e-5, rtol=1e-5)
